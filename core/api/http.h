@@ -1,0 +1,97 @@
+/*
+ * http.h: the plain request and response structs that core/ works on.
+ *
+ * fcgi/ fills a struct kg_request from FastCGI parameters; core/ never sees
+ * FastCGI.  Strings point into storage owned by the caller (the worker's
+ * per-request buffers) and stay valid for the whole request.
+ */
+#ifndef KG_HTTP_H
+#define KG_HTTP_H
+
+#include <stddef.h>
+#include "core/base/buf.h"
+#include "core/base/err.h"
+
+enum kg_role {
+	KG_ROLE_RESPONDER = 0,
+	KG_ROLE_AUTHORIZER,
+	KG_ROLE__MAX
+};
+
+struct kg_request {
+	const char	*method;	/* "GET", "POST", ...; never NULL */
+	const char	*path;		/* routed path, starts with '/'; never NULL */
+	const char	*query;		/* raw query string, no '?'; "" if none */
+	const char	*authorization;	/* HTTP_AUTHORIZATION or NULL */
+	const char	*x_api_key;	/* HTTP_X_API_KEY or NULL */
+	const char	*content_type;	/* CONTENT_TYPE or NULL */
+	const char	*x_namespace;	/* HTTP_X_KEYGATE_NAMESPACE or NULL */
+	const char	*remote_addr;	/* REMOTE_ADDR or "" */
+	enum kg_role	 role;
+	const char	*require_scope;	/* authorizer: KEYGATE_REQUIRE_SCOPE or NULL */
+	const char	*require_project; /* authorizer: KEYGATE_REQUIRE_PROJECT or NULL */
+	const char	*body;		/* NUL-terminated copy; "" if none */
+	size_t		 body_len;
+	int		 body_too_large; /* set by the front: answer 413 */
+};
+
+#define KG_RESP_MAX_HEADERS	12
+
+struct kg_header {
+	const char	*h_name;	/* static string */
+	char		 h_value[256];
+};
+
+struct kg_response {
+	int		 status;	/* HTTP status; 0 = not yet set */
+	const char	*content_type;	/* static string, NULL = no body */
+	struct kg_buf	 body;		/* kept across requests by the worker */
+	struct kg_header headers[KG_RESP_MAX_HEADERS];
+	size_t		 nheaders;
+	int		 no_store;	/* adds Cache-Control: no-store */
+};
+
+#define KG_CT_JSON	"application/json; charset=utf-8"
+#define KG_CT_HTML	"text/html; charset=utf-8"
+#define KG_CT_METRICS	"text/plain; version=0.0.4; charset=utf-8"
+
+/* Prepares resp for a new request, keeping the body's allocation. */
+void		 kg_resp_reset(struct kg_response *);
+void		 kg_resp_free(struct kg_response *);
+
+/* Adds a header; the value is truncated to fit.  Returns KG_ERR_TOO_LARGE
+ * when the header table is full. */
+enum kg_err	 kg_resp_header(struct kg_response *, const char *name,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Looks up a header set on resp, or NULL. */
+const char	*kg_resp_header_get(const struct kg_response *, const char *name);
+
+/*
+ * Sets status and a JSON body {"error": code, "message": message}, plus the
+ * headers the generic codes need (WWW-Authenticate on 401, Retry-After on
+ * 429/503).  Replaces any body already set.
+ */
+void		 kg_resp_error(struct kg_response *, int status,
+		    const char *code, const char *message);
+
+/* Sets status and a JSON body copied from json (already serialised). */
+enum kg_err	 kg_resp_json(struct kg_response *, int status, const char *json);
+
+/*
+ * Renders a core status that a handler did not turn into a response itself:
+ * KG_ERR_DB* -> 503 unavailable, KG_ERR_INVALID -> 400 invalid_request,
+ * KG_ERR_NOT_FOUND -> 404, KG_ERR_CONFLICT -> 409, KG_ERR_TOO_LARGE -> 413,
+ * everything else -> 500 internal (no internals in the message).
+ */
+void		 kg_resp_from_err(struct kg_response *, enum kg_err);
+
+/*
+ * Looks up key in an application/x-www-form-urlencoded string (a query
+ * string), percent-decoding the value into out.  Returns 1 when found and
+ * decoded, 0 when absent, -1 when malformed, duplicated or too long.
+ */
+int		 kg_query_get(const char *query, const char *key,
+		    char *out, size_t outlen);
+
+#endif
