@@ -1,1 +1,195 @@
-/* placeholder: being written */
+/*
+ * http.c: response helpers and the one place where a core status becomes
+ * an HTTP status and error code.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/api/http.h"
+
+void
+kg_resp_reset(struct kg_response *resp)
+{
+	resp->status = 0;
+	resp->content_type = NULL;
+	kg_buf_reset(&resp->body);
+	resp->nheaders = 0;
+	resp->no_store = 0;
+}
+
+void
+kg_resp_free(struct kg_response *resp)
+{
+	kg_buf_free(&resp->body);
+	resp->nheaders = 0;
+}
+
+enum kg_err
+kg_resp_header(struct kg_response *resp, const char *name, const char *fmt, ...)
+{
+	struct kg_header	*h = NULL;
+	va_list			 ap;
+	size_t			 i;
+
+	/* Setting a header twice replaces it: one value per name. */
+	for (i = 0; i < resp->nheaders; i++)
+		if (strcasecmp(resp->headers[i].h_name, name) == 0)
+			h = &resp->headers[i];
+	if (h == NULL) {
+		if (resp->nheaders >= KG_RESP_MAX_HEADERS)
+			return KG_ERR_TOO_LARGE;
+		h = &resp->headers[resp->nheaders++];
+	}
+	h->h_name = name;
+	va_start(ap, fmt);
+	vsnprintf(h->h_value, sizeof(h->h_value), fmt, ap);
+	va_end(ap);
+	/* A header value never carries a line break (response splitting). */
+	h->h_value[strcspn(h->h_value, "\r\n")] = '\0';
+	return KG_OK;
+}
+
+const char *
+kg_resp_header_get(const struct kg_response *resp, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < resp->nheaders; i++)
+		if (strcasecmp(resp->headers[i].h_name, name) == 0)
+			return resp->headers[i].h_value;
+	return NULL;
+}
+
+void
+kg_resp_error(struct kg_response *resp, int status, const char *code,
+    const char *message)
+{
+	struct kg_buf	*b = &resp->body;
+
+	resp->status = status;
+	resp->content_type = KG_CT_JSON;
+	kg_buf_reset(b);
+	/* Allocation failure leaves a truncated body; status still tells. */
+	if (kg_buf_puts(b, "{\"error\":\"") != KG_OK ||
+	    kg_buf_json_str(b, code) != KG_OK ||
+	    kg_buf_puts(b, "\",\"message\":\"") != KG_OK ||
+	    kg_buf_json_str(b, message) != KG_OK ||
+	    kg_buf_puts(b, "\"}") != KG_OK)
+		kg_buf_reset(b);
+	if (status == 401)
+		kg_resp_header(resp, "WWW-Authenticate", "Bearer");
+	if (status == 429 || status == 503)
+		kg_resp_header(resp, "Retry-After", "%d", status == 503 ? 5 : 1);
+}
+
+enum kg_err
+kg_resp_json(struct kg_response *resp, int status, const char *json)
+{
+	resp->status = status;
+	resp->content_type = KG_CT_JSON;
+	kg_buf_reset(&resp->body);
+	return kg_buf_puts(&resp->body, json);
+}
+
+void
+kg_resp_from_err(struct kg_response *resp, enum kg_err e)
+{
+	switch (e) {
+	case KG_ERR_DB:
+	case KG_ERR_DB_RETRY:
+	case KG_ERR_DB_LOST:
+		kg_resp_error(resp, 503, "unavailable",
+		    "The service is temporarily unavailable; retry later.");
+		break;
+	case KG_ERR_INVALID:
+		kg_resp_error(resp, 400, "invalid_request",
+		    "The request is invalid.");
+		break;
+	case KG_ERR_NOT_FOUND:
+		kg_resp_error(resp, 404, "not_found", "Not found.");
+		break;
+	case KG_ERR_CONFLICT:
+		kg_resp_error(resp, 409, "conflict",
+		    "The request conflicts with the current state.");
+		break;
+	case KG_ERR_TOO_LARGE:
+		kg_resp_error(resp, 413, "body_too_large",
+		    "The request body is too large.");
+		break;
+	default:
+		kg_resp_error(resp, 500, "internal", "Internal error.");
+		break;
+	}
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes the form-encoded value [p, end) into out.  Returns 0 or -1 when
+ * malformed (bad escape, NUL byte) or too long.
+ */
+static int
+form_decode(const char *p, const char *end, char *out, size_t outlen)
+{
+	size_t	n = 0;
+	int	hi, lo, c;
+
+	for (; p < end; p++) {
+		c = (unsigned char)*p;
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
+			    (lo = hexval(p[2])) < 0)
+				return -1;
+			c = hi << 4 | lo;
+			p += 2;
+		}
+		if (c == 0 || n + 1 >= outlen)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int
+kg_query_get(const char *query, const char *key, char *out, size_t outlen)
+{
+	const char	*p = query, *amp, *eq, *vstart;
+	size_t		 klen = strlen(key);
+	int		 found = 0;
+
+	if (outlen == 0)
+		return -1;
+	while (p != NULL && *p != '\0') {
+		amp = strchr(p, '&');
+		if (amp == NULL)
+			amp = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(amp - p));
+		vstart = eq != NULL ? eq + 1 : amp;
+		if ((size_t)((eq != NULL ? eq : amp) - p) == klen &&
+		    strncmp(p, key, klen) == 0) {
+			/* A duplicated key is ambiguous: refuse it. */
+			if (found)
+				return -1;
+			if (form_decode(vstart, amp, out, outlen) == -1)
+				return -1;
+			found = 1;
+		}
+		p = *amp == '&' ? amp + 1 : NULL;
+	}
+	return found;
+}

@@ -1,4 +1,6 @@
 /* err.c: descriptions of enum kg_err. */
+#include <stddef.h>
+
 #include "core/base/err.h"
 
 static const char *const kg_err_text[KG_ERR__MAX] = {
