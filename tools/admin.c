@@ -17,10 +17,12 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "core/base/config.h"
 #include "core/base/err.h"
 #include "core/base/log.h"
+#include "core/crypto/token.h"
 #include "core/store/db.h"
 #include "core/store/migrate.h"
 
@@ -55,6 +57,7 @@ struct admin_cmd {
 
 static int	cmd_migrate(struct admin *, int, char **);
 static int	cmd_status(struct admin *, int, char **);
+static int	cmd_gen_admin_key(struct admin *, int, char **);
 
 static const struct admin_cmd cmds[] = {
 	{ "migrate", cmd_migrate, CMD_DB | CMD_DDL,
@@ -62,6 +65,8 @@ static const struct admin_cmd cmds[] = {
 	    "apply pending schema migrations" },
 	{ "status", cmd_status, CMD_DB, "[--schema-dir DIR]",
 	    "show the schema version; exit 1 if migrations are pending" },
+	{ "gen-admin-key", cmd_gen_admin_key, 0, "",
+	    "print a new global admin key (kg_ad_...) for admin_key" },
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
@@ -310,6 +315,35 @@ out:
 	json_object_put(rep.r_list);
 	json_object_put(o);
 	return rc;
+}
+
+/*
+ * Prints a fresh global admin key in the opaque format of SPEC 3 with type
+ * "ad".  Nothing is stored: the operator puts it in admin_key (or its
+ * _file) and this output is the only place it exists.
+ */
+static int
+cmd_gen_admin_key(struct admin *a, int argc, char **argv)
+{
+	char		tok[KG_TOKEN_MAX], id[KG_TOKEN_ID_LEN + 1];
+	struct json_object *o;
+
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s gen-admin-key\n", progname);
+		return EXIT_ERROR;
+	}
+	if (kg_token_mint(a->a_cfg.token_prefix, "ad", tok, id) != KG_OK)
+		return fail(a, "internal", "cannot generate a key");
+	if (a->a_json && (o = json_object_new_object()) != NULL) {
+		json_object_object_add(o, "admin_key", json_object_new_string(tok));
+		json_object_object_add(o, "prefix", json_object_new_string(id));
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else
+		printf("%s\n", tok);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return EXIT_OK;
 }
 
 int

@@ -44,7 +44,11 @@ kg_ops_ready(struct kg_ctx *ctx, const struct kg_request *req,
 
 	if (kg_migrate_current(ctx->db, &version) != KG_OK)
 		return ready_unavailable(resp, "database unreachable");
-	if (version != KG_SCHEMA_VERSION) {
+	/*
+	 * Migrations are forward-only and additive, so a database ahead of
+	 * this binary (a rolling upgrade in progress) still serves it.
+	 */
+	if (version < KG_SCHEMA_VERSION) {
 		snprintf(msg, sizeof(msg), "schema version %d, expected %d: "
 		    "run keygate-admin migrate", version, KG_SCHEMA_VERSION);
 		return ready_unavailable(resp, msg);
