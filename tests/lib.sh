@@ -1,0 +1,332 @@
+# shellcheck shell=bash disable=SC2034  # KG_* variables are for the caller
+# tests/lib.sh: shell helpers for keygate's process and end-to-end tests.
+#
+#   . "$top_srcdir/tests/lib.sh"
+#   kg_init                              # temp dir + cleanup trap
+#   kg_require_prog curl lighttpd        # skip (77) when missing
+#   port=$(kg_free_port)
+#   kg_write_config "$KG_TMP/keygate.conf" "listen = tcp:127.0.0.1:$port"
+#   kg_start_fcgi "$KG_TMP/keygate.conf"  # sets KG_FCGI_PID
+#   kg_start_lighttpd 127.0.0.1 "$port"   # sets KG_HTTP_URL
+#   kg_wait_http "$KG_HTTP_URL/health"
+#
+# Exit statuses follow automake: 0 pass, 1 fail, 77 skip, 99 hard error.
+# A missing program is a skip, unless KEYGATE_TEST_REQUIRE_DB=1 (CI and
+# `tools/dev test`), where it is a hard error.
+#
+# Every process a helper starts is recorded and stopped by kg_cleanup
+# (installed as the EXIT trap by kg_init), by its pid only.  Temporary
+# files live in one mktemp -d directory, removed at exit unless
+# KG_KEEP_TMP=1 or the test failed (then its path is printed).
+#
+# Environment read: top_srcdir, top_builddir (set by `make check`),
+# LIGHTTPD, CURL (paths found by configure), KG_LIGHTTPD_EXTRA (lines
+# appended to every lighttpd.conf written).
+
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+
+KG_TMP=
+KG_PIDS=()
+KG_PORTS_USED=" "
+KG_FCGI_PID=
+KG_FCGI_LOG=
+KG_LIGHTTPD_PID=
+KG_HTTP_PORT=
+KG_HTTP_URL=
+
+kg_log() {
+	printf '%s: %s\n' "${0##*/}" "$*" >&2
+}
+
+# kg_fail MESSAGE: the test failed.
+kg_fail() {
+	kg_log "FAIL: $*"
+	exit 1
+}
+
+# kg_error MESSAGE: the test could not run (broken setup).
+kg_error() {
+	kg_log "ERROR: $*"
+	exit 99
+}
+
+# kg_skip MESSAGE: nothing to test here (unless the run requires it all).
+kg_skip() {
+	if [ "${KEYGATE_TEST_REQUIRE_DB:-0}" = 1 ]; then
+		kg_error "$* (KEYGATE_TEST_REQUIRE_DB=1: not skipping)"
+	fi
+	kg_log "SKIP: $*"
+	exit 77
+}
+
+# kg_prog NAME: prints the path of program NAME (honouring $LIGHTTPD and
+# $CURL), or nothing.
+kg_prog() {
+	local name=$1 p=
+	case $name in
+	lighttpd) p=${LIGHTTPD:-} ;;
+	curl) p=${CURL:-} ;;
+	esac
+	if [ -n "$p" ] && [ -x "$p" ]; then
+		printf '%s\n' "$p"
+		return 0
+	fi
+	PATH=$PATH:/usr/sbin:/sbin command -v "$name" 2>/dev/null || true
+}
+
+# kg_require_prog NAME...: skips the test unless every program exists.
+kg_require_prog() {
+	local name
+	for name in "$@"; do
+		[ -n "$(kg_prog "$name")" ] || kg_skip "$name is not installed"
+	done
+}
+
+# kg_init: creates $KG_TMP and installs the cleanup trap.
+kg_init() {
+	KG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/keygate-test.XXXXXX") ||
+		kg_error "mktemp -d failed"
+	chmod 700 "$KG_TMP"
+	trap kg_cleanup EXIT
+	trap 'exit 99' INT TERM HUP
+}
+
+# kg_track PID: stop PID at cleanup.
+kg_track() {
+	KG_PIDS+=("$1")
+}
+
+# kg_stop PID [SECONDS]: SIGTERM, wait up to SECONDS (default 5), SIGKILL.
+kg_stop() {
+	local pid=$1 limit=$(( ${2:-5} * 20 )) i=0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt $limit ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kg_log "pid $pid ignored SIGTERM: killing it"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# kg_cleanup: the EXIT trap.  Stops what was started (newest first) and
+# removes $KG_TMP.
+kg_cleanup() {
+	local rc=$? i pid kids
+	trap - EXIT
+	for ((i = ${#KG_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${KG_PIDS[i]}
+		kill -0 "$pid" 2>/dev/null || continue
+		# Children first: workers of a keygate master that is gone.
+		kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+		kg_stop "$pid" 5
+		for pid in $kids; do
+			kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		done
+	done
+	if [ -n "$KG_TMP" ] && [ -d "$KG_TMP" ]; then
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || [ "${KG_KEEP_TMP:-0}" = 1 ]; then
+			kg_log "files kept in $KG_TMP"
+			for f in "$KG_TMP"/*.log; do
+				[ -f "$f" ] || continue
+				echo "----- $f (last 40 lines)" >&2
+				tail -n 40 "$f" >&2
+			done
+		else
+			rm -rf "$KG_TMP"
+		fi
+	fi
+	exit "$rc"
+}
+
+# kg_port_busy PORT: true when something accepts on 127.0.0.1:PORT.
+kg_port_busy() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# kg_free_port: prints a TCP port on 127.0.0.1 that nothing listens on and
+# that this test has not handed out before.
+kg_free_port() {
+	local i p
+	for ((i = 0; i < 200; i++)); do
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		case $KG_PORTS_USED in *" $p "*) continue ;; esac
+		if command -v ss >/dev/null 2>&1 &&
+		    ss -Htan "( sport = :$p )" 2>/dev/null | grep -q .; then
+			continue
+		fi
+		kg_port_busy "$p" && continue
+		KG_PORTS_USED="$KG_PORTS_USED$p "
+		printf '%s\n' "$p"
+		return 0
+	done
+	kg_error "no free port found"
+}
+
+# kg_write_config FILE [LINE...]: writes a keygate config (mode 0600),
+# one "key = value" per argument.
+kg_write_config() {
+	local file=$1 line
+	shift
+	(umask 077 && : >"$file") || kg_error "cannot write $file"
+	chmod 600 "$file"
+	for line in "$@"; do
+		printf '%s\n' "$line"
+	done >"$file"
+}
+
+# kg_config_get FILE KEY: prints the value of KEY in a keygate config.
+kg_config_get() {
+	sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*//p" "$1" | tail -n 1
+}
+
+# kg_wait_listen ADDRESS [SECONDS]: waits until "tcp:HOST:PORT" accepts
+# connections or "unix:/path" exists as a socket.
+kg_wait_listen() {
+	local addr=$1 limit=$(( ${2:-10} * 20 )) i=0 hp host port
+	while [ $i -lt $limit ]; do
+		case $addr in
+		unix:*)
+			[ -S "${addr#unix:}" ] && return 0 ;;
+		tcp:*)
+			hp=${addr#tcp:}
+			host=${hp%:*}
+			port=${hp##*:}
+			host=${host#[}
+			host=${host%]}
+			(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0 ;;
+		*)
+			kg_error "kg_wait_listen: bad address $addr" ;;
+		esac
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# kg_start_fcgi CONFIGFILE [ARG...]: starts keygate-fcgi standalone with
+# that config in the background (stderr to $KG_TMP/fcgi.log, or to
+# $KG_FCGI_LOG when set) and waits until it listens.  Sets KG_FCGI_PID.
+kg_start_fcgi() {
+	local conf=$1 bin=$top_builddir/keygate-fcgi addr
+	shift
+	[ -x "$bin" ] || kg_error "$bin is not built"
+	[ -n "$KG_FCGI_LOG" ] || KG_FCGI_LOG=$KG_TMP/fcgi.log
+	addr=$(kg_config_get "$conf" listen)
+	[ -n "$addr" ] || kg_error "$conf has no listen line"
+	# fd 0 from /dev/null: never looks like a web server's socket.
+	"$bin" -c "$conf" "$@" </dev/null >>"$KG_FCGI_LOG" 2>&1 &
+	KG_FCGI_PID=$!
+	kg_track "$KG_FCGI_PID"
+	if ! kg_wait_listen "$addr" 10; then
+		kg_error "keygate-fcgi did not listen on $addr (see $KG_FCGI_LOG)"
+	fi
+}
+
+# kg_fcgi_workers [MASTERPID]: prints the pids of the master's children,
+# one a line, sorted as strings (ready for comm(1)).
+kg_fcgi_workers() {
+	ps -o pid= --ppid "${1:-$KG_FCGI_PID}" 2>/dev/null | tr -d ' ' |
+	    LC_ALL=C sort
+}
+
+# kg_lighttpd_conf FILE PORT FCGI_HOST FCGI_PORT [BASE]: writes a
+# lighttpd.conf serving 127.0.0.1:PORT that hands everything under BASE
+# (default "/") to the FastCGI server at FCGI_HOST:FCGI_PORT, or at the
+# unix socket when FCGI_HOST is "unix:/path".  keygate's base_path must
+# then be BASE ("" for "/").
+kg_lighttpd_conf() {
+	local file=$1 port=$2 host=$3 fport=$4 base=${5:-/} backend
+	mkdir -p "$KG_TMP/htdocs"
+	case $host in
+	unix:*) backend="\"socket\" => \"${host#unix:}\"" ;;
+	*) backend="\"host\" => \"$host\", \"port\" => $fport" ;;
+	esac
+	cat >"$file" <<EOF
+server.document-root = "$KG_TMP/htdocs"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$KG_TMP/lighttpd.error.log"
+server.modules += ( "mod_fastcgi" )
+# SCRIPT_NAME = BASE, PATH_INFO = the rest (SCRIPT_NAME "" for "/").
+fastcgi.server = ( "$base" => ( (
+	$backend,
+	"check-local" => "disable",
+	"fix-root-scriptname" => "enable"
+) ) )
+${KG_LIGHTTPD_EXTRA:-}
+EOF
+}
+
+# kg_start_lighttpd FCGI_HOST FCGI_PORT [BASE]: starts a private lighttpd
+# (-D, in the background) in front of a FastCGI server; see
+# kg_lighttpd_conf.  Sets KG_LIGHTTPD_PID, KG_HTTP_PORT and KG_HTTP_URL
+# (http://127.0.0.1:PORT, without BASE).
+kg_start_lighttpd() {
+	local lighttpd conf=$KG_TMP/lighttpd.conf
+	lighttpd=$(kg_prog lighttpd)
+	[ -n "$lighttpd" ] || kg_skip "lighttpd is not installed"
+	KG_HTTP_PORT=$(kg_free_port)
+	kg_lighttpd_conf "$conf" "$KG_HTTP_PORT" "$1" "${2:-0}" "${3:-/}"
+	"$lighttpd" -tt -f "$conf" >"$KG_TMP/lighttpd-check.log" 2>&1 ||
+		kg_error "lighttpd rejects $conf: $(cat "$KG_TMP/lighttpd-check.log")"
+	"$lighttpd" -D -f "$conf" </dev/null >>"$KG_TMP/lighttpd.log" 2>&1 &
+	KG_LIGHTTPD_PID=$!
+	kg_track "$KG_LIGHTTPD_PID"
+	KG_HTTP_URL=http://127.0.0.1:$KG_HTTP_PORT
+	kg_wait_listen "tcp:127.0.0.1:$KG_HTTP_PORT" 10 ||
+		kg_error "lighttpd did not start (see $KG_TMP/lighttpd.error.log)"
+}
+
+# kg_curl ARG...: curl, quiet, with a time limit on everything.
+kg_curl() {
+	"$(kg_prog curl)" -sS --max-time "${KG_CURL_TIMEOUT:-10}" "$@"
+}
+
+# kg_http_status URL [CURL ARG...]: prints the HTTP status (000 when no
+# response arrived).
+kg_http_status() {
+	local url=$1
+	shift
+	kg_curl -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null ||
+		true
+}
+
+# kg_wait_http URL [SECONDS]: waits until URL answers 2xx.
+kg_wait_http() {
+	local url=$1 limit=$(( ${2:-10} * 10 )) i=0 st
+	while [ $i -lt $limit ]; do
+		st=$(KG_CURL_TIMEOUT=2 kg_http_status "$url")
+		case $st in 2??) return 0 ;; esac
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kg_log "kg_wait_http: $url still answers ${st:-nothing}"
+	return 1
+}
+
+# kg_http_many URL COUNT: requests URL COUNT times over one curl process
+# (keep-alive), printing one status a line.
+kg_http_many() {
+	local url=$1 n=$2 i args=()
+	for ((i = 0; i < n; i++)); do
+		args+=(-o /dev/null "$url")
+	done
+	KG_CURL_TIMEOUT=$(( n / 10 + 10 )) kg_curl -w '%{http_code}\n' \
+	    "${args[@]}" 2>/dev/null || true
+}
+
+# kg_wait_log FILE REGEX [SECONDS]: waits until a line of FILE matches.
+kg_wait_log() {
+	local file=$1 re=$2 limit=$(( ${3:-10} * 20 )) i=0
+	while [ $i -lt $limit ]; do
+		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
