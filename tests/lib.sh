@@ -128,6 +128,8 @@ kg_cleanup() {
 			kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 		done
 	done
+	# Databases after the processes, so no session of theirs holds a lock.
+	[ ${#KG_DBS[@]} -eq 0 ] || kg_db_drop_all
 	if [ -n "$KG_TMP" ] && [ -d "$KG_TMP" ]; then
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || [ "${KG_KEEP_TMP:-0}" = 1 ]; then
 			kg_log "files kept in $KG_TMP"
@@ -329,4 +331,76 @@ kg_wait_log() {
 		i=$((i + 1))
 	done
 	return 1
+}
+
+# ---------------------------------------------------------------- database
+# The private MariaDB of the test run (tools/dbctl) is named by
+# KEYGATE_TEST_DB_SOCKET; user root, no password.  Each test makes its own
+# database and drops it at cleanup.
+KG_DBS=()
+
+# kg_require_db: skips (or, when required, fails) without a test database.
+kg_require_db() {
+	kg_require_prog mariadb
+	[ -n "${KEYGATE_TEST_DB_SOCKET:-}" ] && [ -S "$KEYGATE_TEST_DB_SOCKET" ] ||
+		kg_skip "no test database (KEYGATE_TEST_DB_SOCKET)"
+}
+
+# kg_sql ARG...: the mariadb client on the test server.
+kg_sql() {
+	mariadb --no-defaults -S "$KEYGATE_TEST_DB_SOCKET" -u root -N -B "$@"
+}
+
+# kg_db_create: creates an empty database and sets KG_DB to its name; it is
+# dropped at exit.  (Not for $(...): the record must stay in this shell.)
+kg_db_create() {
+	local name="kge2e_$$_${#KG_DBS[@]}"
+	kg_sql -e "CREATE DATABASE \`$name\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" ||
+		kg_error "cannot create database $name"
+	KG_DBS+=("$name")
+	KG_DB=$name
+}
+
+# kg_db_config_lines DBNAME: the config lines that reach DBNAME.
+kg_db_config_lines() {
+	printf '%s\n' "db_socket = $KEYGATE_TEST_DB_SOCKET" "db_user = root" \
+	    "db_name = $1" "db_connect_timeout = 2"
+}
+
+# kg_db_drop_all: drops the databases this test made (called at cleanup).
+kg_db_drop_all() {
+	local name
+	for name in "${KG_DBS[@]}"; do
+		kg_sql -e "DROP DATABASE IF EXISTS \`$name\`" 2>/dev/null || true
+	done
+}
+
+# ---------------------------------------------------------------- assertions
+# kg_expect_eq WHAT GOT WANT
+kg_expect_eq() {
+	[ "$2" = "$3" ] || kg_fail "$1: got '$2', want '$3'"
+}
+
+# kg_expect_match WHAT GOT REGEX (extended)
+kg_expect_match() {
+	printf '%s' "$2" | grep -Eq -- "$3" || kg_fail "$1: '$2' does not match /$3/"
+}
+
+# kg_request METHOD URL [CURL ARG...]: sets KG_STATUS, KG_BODY and
+# KG_HEADERS (lower-cased names, CR stripped) of one request.
+kg_request() {
+	local method=$1 url=$2 out
+	shift 2
+	out=$(kg_curl -X "$method" -D "$KG_TMP/resp.headers" -o "$KG_TMP/resp.body" \
+	    -w '%{http_code}' "$@" "$url" 2>/dev/null) || out=000
+	KG_STATUS=$out
+	KG_BODY=$(cat "$KG_TMP/resp.body" 2>/dev/null || true)
+	KG_HEADERS=$(tr -d '\r' <"$KG_TMP/resp.headers" 2>/dev/null |
+	    sed 's/^\([^:]*\):/\L\1:/' || true)
+}
+
+# kg_header NAME: the value of response header NAME (lower case) of the
+# last kg_request.
+kg_header() {
+	printf '%s\n' "$KG_HEADERS" | sed -n "s/^$1: *//p" | tail -n 1
 }
