@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "core/api/http.h"
 
 void
@@ -14,6 +16,9 @@ kg_resp_reset(struct kg_response *resp)
 {
 	resp->status = 0;
 	resp->content_type = NULL;
+	/* The last body may have carried a freshly minted secret. */
+	if (resp->body.b_data != NULL)
+		OPENSSL_cleanse(resp->body.b_data, resp->body.b_len);
 	kg_buf_reset(&resp->body);
 	resp->nheaders = 0;
 	resp->no_store = 0;

@@ -42,6 +42,37 @@ kg_utf8_valid(const char *s, size_t len)
 	return 1;
 }
 
+/*
+ * Counts the members of the top-level object in a text json-c has already
+ * accepted: one ':' at depth 1 outside strings per member.  json-c keeps
+ * the last of duplicated members silently; comparing this count with the
+ * parsed object's size finds duplicates however their names are escaped.
+ */
+static size_t
+count_top_members(const char *s, size_t len)
+{
+	size_t	i, n = 0;
+	int	depth = 0, in_str = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_str) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_str = 0;
+			continue;
+		}
+		switch (s[i]) {
+		case '"': in_str = 1; break;
+		case '{': case '[': depth++; break;
+		case '}': case ']': depth--; break;
+		case ':': if (depth == 1) n++; break;
+		default: break;
+		}
+	}
+	return n;
+}
+
 /* Checks one present, non-null value against its declaration. */
 static int
 check_value(const struct kg_jfield *f, json_object *v, struct kg_jval *out)
@@ -129,6 +160,10 @@ kg_json_parse(struct kg_json *js, const char *body, size_t len,
 		js->js_root = NULL;
 		return KG_JSON_BAD_JSON;
 	}
+	/* A duplicated member is ambiguous: two readers may disagree on it. */
+	if (count_top_members(body, len) !=
+	    (size_t)json_object_object_length(js->js_root))
+		return KG_JSON_BAD_JSON;
 
 	/* Unknown members are refused, naming the first one. */
 	json_object_object_foreach(js->js_root, key, val) {

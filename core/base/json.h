@@ -5,7 +5,8 @@
  * bounds); kg_json_parse checks the whole body against it before the
  * handler looks at any value, and hands back typed values.  The generic
  * rules of SPEC 1 live here once: a body that is not JSON, not valid UTF-8,
- * nested deeper than 32 levels or not an object is KG_JSON_BAD_JSON
+ * nested deeper than 32 levels, not an object, or with a top-level member
+ * given twice is KG_JSON_BAD_JSON
  * (400 invalid_json); an unknown member, a missing required one, a wrong
  * type or a value out of bounds is KG_JSON_BAD_FIELD naming the member
  * (400 invalid_request unless the endpoint's contract says otherwise).

@@ -55,7 +55,16 @@ START_TEST(error_shape_and_generic_headers)
 	    "{\"error\":\"unauthenticated\",\"message\":\"Say \\\"who\\\".\"}");
 	ck_assert_str_eq(kg_resp_header_get(&resp, "WWW-Authenticate"), "Bearer");
 
-	kg_resp_reset(&resp);
+	{
+		/* reset wipes the old body in place, keeping the allocation. */
+		char	*old = resp.body.b_data;
+		size_t	 n = resp.body.b_len, i;
+
+		kg_resp_reset(&resp);
+		ck_assert_ptr_eq(resp.body.b_data, old);
+		for (i = 0; i < n; i++)
+			ck_assert_int_eq(old[i], 0);
+	}
 	ck_assert_uint_eq(resp.nheaders, 0);
 	kg_resp_error(&resp, 503, "unavailable", "x");
 	ck_assert_ptr_nonnull(kg_resp_header_get(&resp, "Retry-After"));

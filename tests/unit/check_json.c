@@ -47,6 +47,9 @@ START_TEST(typed_values)
 	ck_assert_int_eq(parse("{\"wallet\":\"x\"}", &bad), KG_JSON_OK);
 	ck_assert_int_eq(v[1].jv_present, 0);
 	ck_assert_int_eq(parse(" {\"wallet\":\"x\"} \n", &bad), KG_JSON_OK);
+	/* ':' and quotes inside strings and nested objects are not members. */
+	ck_assert_int_eq(parse("{\"wallet\":\"a:\\\":b\",\"scopes\":[\"x:y\"]}",
+	    &bad), KG_JSON_OK);
 }
 END_TEST
 
@@ -61,6 +64,8 @@ START_TEST(bad_json_cases)
 		"{\"wallet\":\"\xc0\xaf\"}",		/* overlong encoding */
 		"{\"wallet\":\"x\"}garbage",
 		"{\"wallet\":01}",
+		"{\"wallet\":\"a\",\"wallet\":\"b\"}",	/* duplicate member */
+		"{\"wallet\":\"a\",\"w\\u0061llet\":\"b\"}", /* duplicate, escaped */
 	};
 	const char	*bad;
 	size_t		 i;
