@@ -13,7 +13,8 @@
 
 enum kg_err
 kg_ops_health(struct kg_ctx *ctx, const struct kg_request *req,
-    const struct kg_params *params, struct kg_response *resp)
+    const struct kg_params *params, const struct kg_principal *pr,
+    struct kg_response *resp)
 {
 	return kg_resp_json(resp, 200, "{\"status\":\"ok\"}");
 }
@@ -37,7 +38,8 @@ ready_unavailable(struct kg_response *resp, const char *reason)
 
 enum kg_err
 kg_ops_ready(struct kg_ctx *ctx, const struct kg_request *req,
-    const struct kg_params *params, struct kg_response *resp)
+    const struct kg_params *params, const struct kg_principal *pr,
+    struct kg_response *resp)
 {
 	char	msg[128];
 	int	version = 0;
@@ -62,7 +64,8 @@ kg_ops_ready(struct kg_ctx *ctx, const struct kg_request *req,
 
 enum kg_err
 kg_ops_openapi(struct kg_ctx *ctx, const struct kg_request *req,
-    const struct kg_params *params, struct kg_response *resp)
+    const struct kg_params *params, const struct kg_principal *pr,
+    struct kg_response *resp)
 {
 	resp->status = 200;
 	resp->content_type = KG_CT_JSON;
@@ -174,7 +177,8 @@ out:
 
 enum kg_err
 kg_ops_docs(struct kg_ctx *ctx, const struct kg_request *req,
-    const struct kg_params *params, struct kg_response *resp)
+    const struct kg_params *params, const struct kg_principal *pr,
+    struct kg_response *resp)
 {
 	struct kg_buf	*page = ctx->docs_html;
 	enum kg_err	 r;

@@ -8,13 +8,17 @@
 #include "core/api/router.h"
 
 enum kg_err	kg_ops_health(struct kg_ctx *, const struct kg_request *,
-		    const struct kg_params *, struct kg_response *);
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
 enum kg_err	kg_ops_ready(struct kg_ctx *, const struct kg_request *,
-		    const struct kg_params *, struct kg_response *);
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
 enum kg_err	kg_ops_openapi(struct kg_ctx *, const struct kg_request *,
-		    const struct kg_params *, struct kg_response *);
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
 enum kg_err	kg_ops_docs(struct kg_ctx *, const struct kg_request *,
-		    const struct kg_params *, struct kg_response *);
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
 
 /* The OpenAPI document compiled from core/api/openapi.json. */
 extern const char	kg_openapi_json[];

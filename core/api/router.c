@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/api/authn.h"
 #include "core/api/router.h"
 
 const char *
@@ -80,6 +81,7 @@ kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
 {
 	const struct kg_route	*rt, *found = NULL;
 	struct kg_params	 params, scratch;
+	struct kg_principal	 pr;
 	char			 allow[64] = "";
 	int			 path_known = 0;
 	enum kg_err		 r;
@@ -124,14 +126,33 @@ kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
 		    "The request body is too large.");
 		return;
 	}
-	if (found->auth == KG_AUTH_REQUIRED) {
-		/* No credential kind is accepted before authn exists. */
-		kg_resp_error(resp, 401, "unauthenticated",
-		    "A valid credential is required.");
+	/*
+	 * Public routes never read a credential (a site behind HTTP Basic
+	 * auth must still reach /health); optional and required ones refuse
+	 * a bad credential rather than ignore it.
+	 */
+	memset(&pr, 0, sizeof(pr));
+	switch (found->auth == KG_AUTH_PUBLIC ? KG_AUTHN_NONE :
+	    kg_authn(ctx, req, &pr, resp)) {
+	case KG_AUTHN_REFUSED:
+		return;
+	case KG_AUTHN_NONE:
+		if (found->auth == KG_AUTH_REQUIRED) {
+			kg_resp_error(resp, 401, "unauthenticated",
+			    "A valid credential is required.");
+			return;
+		}
+		break;
+	case KG_AUTHN_OK:
+		break;
+	}
+	if (found->scope != NULL && !kg_principal_has_scope(&pr, found->scope)) {
+		kg_resp_error(resp, 403, "forbidden",
+		    "The credential does not grant this operation.");
 		return;
 	}
 
-	r = found->handler(ctx, req, &params, resp);
+	r = found->handler(ctx, req, &params, &pr, resp);
 	if (r != KG_OK)
 		kg_resp_from_err(resp, r);
 	else if (resp->status == 0)

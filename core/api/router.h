@@ -2,8 +2,11 @@
  * router.h: the one route table and the gate in front of every handler.
  *
  * kg_dispatch applies, in this order: 404 (no route for the path), 405 (path
- * known, method not; with an Allow header), 413 (body too large), then the
- * route's authentication requirement and scope, then calls the handler.
+ * known, method not; with an Allow header), 413 (body too large), 401 (the
+ * route needs a credential and has none, or the credential is refused),
+ * 403 (the route's scope is not held), then calls the handler.  Public
+ * routes never read a credential; optional and required ones refuse a bad
+ * credential rather than ignore it.
  */
 #ifndef KG_ROUTER_H
 #define KG_ROUTER_H
@@ -27,12 +30,18 @@ struct kg_params {
 /* Returns the value of path parameter name, or NULL. */
 const char	*kg_param(const struct kg_params *, const char *name);
 
+struct kg_principal;
+
 /*
  * A handler fills resp and returns KG_OK, or returns another status that the
- * gate renders with kg_resp_from_err (a database failure becomes 503).
+ * gate renders with kg_resp_from_err (a database failure becomes 503).  The
+ * principal is the authenticated caller (method NONE on public routes
+ * without a credential); the gate has already applied the route's
+ * authentication requirement and scope.
  */
 typedef enum kg_err (*kg_handler)(struct kg_ctx *, const struct kg_request *,
-    const struct kg_params *, struct kg_response *);
+    const struct kg_params *, const struct kg_principal *,
+    struct kg_response *);
 
 enum kg_auth {
 	KG_AUTH_PUBLIC = 0,	/* no credential needed */

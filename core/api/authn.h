@@ -1,0 +1,66 @@
+/*
+ * authn.h: the gate's one authentication step (SPEC 2, 3).
+ *
+ * Every credential, however presented (Authorization: Bearer, Authorization:
+ * ApiKey, X-API-Key), is turned into a struct kg_principal here, once per
+ * request, before any handler runs; its kind is known from its shape, never
+ * by trying every table.  The global admin key is recognised first, by a
+ * constant-time comparison.
+ */
+#ifndef KG_AUTHN_H
+#define KG_AUTHN_H
+
+#include <stdint.h>
+
+#include "core/api/ctx.h"
+#include "core/api/http.h"
+
+enum kg_method {
+	KG_METHOD_NONE = 0,	/* no credential presented */
+	KG_METHOD_ADMIN,	/* the global admin key */
+	KG_METHOD_JWT,		/* a wallet (or key-derived) access token */
+	KG_METHOD_API_KEY,
+	KG_METHOD_ORG_TOKEN,
+	KG_METHOD_DAEMON_TOKEN,
+	KG_METHOD__MAX
+};
+
+struct kg_principal {
+	enum kg_method	 pr_method;
+	char		 pr_subject[128];	/* wallet, key:<id>, ... */
+	char		 pr_ns[64];		/* bound namespace; "" for admin
+						 * without a selected one */
+	int		 pr_track;		/* 1-4 for wallet sessions, else 0 */
+	char		 pr_scopes[1024];	/* space-separated */
+	int64_t		 pr_expires_at;		/* seconds since epoch; 0 = none */
+	char		 pr_key_prefix[9];	/* id8 of opaque credentials */
+	char		 pr_jti[33];		/* JWT only */
+	char		 pr_sid[64];		/* JWT only: session family */
+	int64_t		 pr_iat;		/* JWT only */
+};
+
+/* The whoami "method" string of m ("jwt", "api_key", ...); "" for NONE. */
+const char	*kg_method_name(enum kg_method m);
+
+enum kg_authn_result {
+	KG_AUTHN_NONE = 0,	/* no credential: pr_method is NONE */
+	KG_AUTHN_OK,		/* *pr describes the caller */
+	KG_AUTHN_REFUSED	/* resp is filled (401, or 503 when the
+				 * revocation state cannot be read) */
+};
+
+/*
+ * Authenticates the credential of req into *pr.  Never grants on a failure
+ * to read the database: that is KG_AUTHN_REFUSED with 503.
+ */
+enum kg_authn_result	kg_authn(struct kg_ctx *, const struct kg_request *,
+			    struct kg_principal *pr, struct kg_response *resp);
+
+/*
+ * Returns 1 when pr holds scope: listed, or implied by "admin" (every scope
+ * but operator.write), or pr is the global admin.  Else 0.
+ */
+int			kg_principal_has_scope(const struct kg_principal *pr,
+			    const char *scope);
+
+#endif
