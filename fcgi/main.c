@@ -59,7 +59,16 @@ usage(FILE *f)
 	    "  -t       check the configuration and exit (0 valid, 1 not)\n"
 	    "  -v       verbose: debug logging; with -t, print the effective "
 	    "configuration\n"
-	    "  -h       this help\n", KG_PROGNAME, KG_DEFAULT_CONFIG);
+	    "  -h       this help\n"
+	    "environment:\n"
+	    "  %s  seconds (1-%d, default %d) a worker waits for\n"
+	    "                           each read or write on a FastCGI "
+	    "connection, and\n"
+	    "                           for a new connection's parameters, "
+	    "before it\n"
+	    "                           closes the connection (for tests)\n",
+	    KG_PROGNAME, KG_DEFAULT_CONFIG, KG_WORKER_IO_TIMEOUT_ENV,
+	    KG_WORKER_IO_TIMEOUT_MAX, KG_WORKER_IO_TIMEOUT);
 }
 
 /*
@@ -382,7 +391,7 @@ main(int argc, char *argv[])
 	enum kg_mode		 mode;
 	enum kg_err		 e;
 	int			 ch, test = 0, verbose = 0, cgi, spawned;
-	int			 r = 1, fd;
+	int			 r = 1, fd, io_timeout;
 
 	memset(&cfg, 0, sizeof(cfg));
 	while ((ch = getopt(argc, argv, "c:thv")) != -1) {
@@ -443,6 +452,12 @@ main(int argc, char *argv[])
 		r = kg_worker_cgi(&cfg);
 		goto out;
 	}
+	/* Before the workers are forked, which inherit it. */
+	if (kg_worker_io_timeout_init(&io_timeout) != KG_OK)
+		goto out;
+	if (io_timeout != KG_WORKER_IO_TIMEOUT)
+		kg_log_info("FastCGI I/O timeout %d s (from %s)", io_timeout,
+		    KG_WORKER_IO_TIMEOUT_ENV);
 
 	if (spawned) {
 		mode = KG_MODE_SPAWNED;

@@ -16,10 +16,43 @@
  * non-blocking: the workers that lose the race for a connection get EAGAIN
  * from libfcgi's accept and go back to ppoll() instead of blocking in
  * accept() with SIGTERM blocked.
+ *
+ * One request per connection.  A web server that asks to keep the
+ * connection (FCGI_KEEP_CONN: nginx fastcgi_keep_conn, Apache
+ * mod_proxy_fcgi) still has it closed right after the answer.  A worker
+ * serves one connection at a time, so a connection it kept would pin it:
+ * either it waits on that connection alone and a new one is never
+ * accepted (with fewer workers than the web server's connections, requests
+ * hang until the web server gives up), or it has to close the idle
+ * connection whenever another arrives, which is the same close at a worse
+ * moment: later, under load, when the web server may be sending on it.
+ * Closed right behind the FCGI_END_REQUEST (worker_conn_close), the web
+ * server sees the end of the connection before it could reuse it (nginx
+ * checks a connection it caches for a pending close) and connects again,
+ * as it does for every request without FCGI_KEEP_CONN.
+ *
+ * Timeouts.  No read or write of a connection may block a worker for good
+ * (a web server or a local client that connects and sends nothing, or
+ * stops halfway, would take the worker out of service, and SIGTERM could
+ * not drain it):
+ *   - from the accept to the last parameter, inside FCGX_Accept_r, the
+ *     connection is libfcgi's and its descriptor out of reach: a periodic
+ *     ITIMER_REAL interrupts a read that blocks longer than the I/O
+ *     timeout (SIGALRM has a handler without SA_RESTART and is never
+ *     blocked), libfcgi closes that connection and returns, and the worker
+ *     goes back to waiting;
+ *   - from then on, SO_RCVTIMEO and SO_SNDTIMEO on the connection bound
+ *     each read of the body and each write of the answer (not the total:
+ *     a slow but steady upload is fine); a read that times out fails the
+ *     request like a client that went away, and the connection is closed.
+ * (Setting the options on the listening socket would not do: Linux copies
+ * them to accepted TCP sockets, but not to accepted unix sockets.)
  */
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -42,6 +75,10 @@
 #include "fcgi/worker.h"
 
 static volatile sig_atomic_t	 worker_stop;
+static volatile sig_atomic_t	 worker_alarm;
+
+/* Seconds; set before the workers are forked (kg_worker_io_timeout_init). */
+static int			 worker_io_timeout = KG_WORKER_IO_TIMEOUT;
 
 static void
 worker_on_term(int sig)
@@ -50,6 +87,77 @@ worker_on_term(int sig)
 	worker_stop = 1;
 	/* Only sets a flag inside libfcgi: safe in a handler. */
 	FCGX_ShutdownPending();
+}
+
+/* Its only job is to interrupt a read that blocks too long (EINTR). */
+static void
+worker_on_alarm(int sig)
+{
+	(void)sig;
+	worker_alarm = 1;
+}
+
+enum kg_err
+kg_worker_io_timeout_init(int *secs)
+{
+	const char	*env = getenv(KG_WORKER_IO_TIMEOUT_ENV);
+	char		*end;
+	long		 v;
+
+	if (env != NULL) {
+		errno = 0;
+		v = strtol(env, &end, 10);
+		if (env[0] < '0' || env[0] > '9' || *end != '\0' ||
+		    errno != 0 || v < 1 || v > KG_WORKER_IO_TIMEOUT_MAX) {
+			kg_log_error("%s: expected whole seconds from 1 to %d, "
+			    "got \"%s\"", KG_WORKER_IO_TIMEOUT_ENV,
+			    KG_WORKER_IO_TIMEOUT_MAX, env);
+			return KG_ERR_INVALID;
+		}
+		worker_io_timeout = (int)v;
+	} else
+		worker_io_timeout = KG_WORKER_IO_TIMEOUT;
+	if (secs != NULL)
+		*secs = worker_io_timeout;
+	return KG_OK;
+}
+
+/*
+ * Arms (on != 0) or disarms the timer that interrupts a read blocked in
+ * FCGX_Accept_r.  Periodic: libfcgi may go on to accept the next waiting
+ * connection in the same call, and that one is bounded by the next tick.
+ */
+static void
+worker_accept_timer(int on)
+{
+	struct itimerval	it;
+
+	memset(&it, 0, sizeof(it));
+	if (on) {
+		it.it_value.tv_sec = worker_io_timeout;
+		it.it_interval.tv_sec = worker_io_timeout;
+	}
+	/* Cannot fail with these values. */
+	(void)setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/*
+ * Bounds every later read and write of the accepted connection fd.
+ * Returns 0, or -1 (logged) when the socket refused the options.
+ */
+static int
+worker_conn_timeouts(int fd)
+{
+	struct timeval	tv;
+
+	memset(&tv, 0, sizeof(tv));
+	tv.tv_sec = worker_io_timeout;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
+		kg_log_warn("connection timeouts: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Per-worker state kept across requests. */
@@ -154,6 +262,32 @@ worker_serve(struct kg_wstate *ws, FCGX_Request *fr)
 }
 
 /*
+ * Closes the connection of the finished request fr that libfcgi kept open
+ * because the web server asked to keep it (see the top of this file).
+ * libfcgi's own close lingers: it shuts down its sending side and reads
+ * until the web server closes too, for up to 2 s, so that unread input
+ * cannot reset the connection under the answer.  A web server that keeps
+ * connections need not close them promptly (a pooled idle connection is
+ * not watched), which would stall the worker 2 s per request.  So when all
+ * of the input was read (input_done), nothing is left to cause a reset and
+ * the connection is closed at once; otherwise libfcgi closes it,
+ * lingering.  Either way fr is ready for the next FCGX_Accept_r on
+ * listen_fd.
+ */
+static void
+worker_conn_close(FCGX_Request *fr, int listen_fd, int input_done)
+{
+	if (!input_done) {
+		FCGX_Free(fr, 1);
+		return;
+	}
+	if (close(fr->ipcFd) == -1)
+		kg_log_debug("close: %s", strerror(errno));
+	/* Forgets the descriptor; streams and parameters are freed. */
+	(void)FCGX_InitRequest(fr, listen_fd, 0);
+}
+
+/*
  * Installs the worker's signal dispositions and mask: SIGTERM, SIGINT and
  * SIGUSR1 blocked, everything unblocked in *waitmask (the mask ppoll waits
  * with).
@@ -193,8 +327,11 @@ worker_signals(sigset_t *waitmask)
 	    sigaction(SIGPIPE, &sa, NULL) == -1)
 		return -1;
 	sa.sa_handler = SIG_DFL;
-	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
-	    sigaction(SIGALRM, &sa, NULL) == -1)
+	if (sigaction(SIGCHLD, &sa, NULL) == -1)
+		return -1;
+	/* Never blocked; no SA_RESTART, so that it interrupts a read. */
+	sa.sa_handler = worker_on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
 		return -1;
 
 	sigemptyset(waitmask);
@@ -211,7 +348,7 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 	sigset_t		 waitmask;
 	long			 served = 0;
 	int			 r = KG_WORKER_EXIT_FAIL, ctx_ok = 0, fr_ok = 0;
-	int			 rc;
+	int			 rc, input_done;
 
 	memset(&ws, 0, sizeof(ws));
 	ws.ws_cfg = cfg;
@@ -257,14 +394,8 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 			kg_log_info("recycling after %ld requests", served);
 			break;
 		}
-		/*
-		 * When the web server asked to keep the connection
-		 * (FCGI_KEEP_CONN: nginx fastcgi_keep_conn, Apache
-		 * enablereuse), libfcgi reads the next request from it
-		 * instead of accepting: wait on that connection then.
-		 * ipcFd is outside libfcgi's documented fields, read only.
-		 */
-		pfd.fd = fr.ipcFd >= 0 ? fr.ipcFd : listen_fd;
+		/* Every connection was closed after its request. */
+		pfd.fd = listen_fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
 		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
@@ -276,8 +407,7 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 		}
 		if (worker_stop)
 			break;
-		if (pfd.fd == listen_fd &&
-		    (pfd.revents & (POLLERR | POLLNVAL)) != 0) {
+		if ((pfd.revents & (POLLERR | POLLNVAL)) != 0) {
 			kg_log_error("the listening socket is not usable");
 			goto out;
 		}
@@ -285,10 +415,20 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		/* libfcgi reports some failures with a stale errno. */
 		errno = 0;
+		worker_alarm = 0;
+		worker_accept_timer(1);
 		rc = FCGX_Accept_r(&fr);
+		worker_accept_timer(0);
+		/* Almost surely: the alarm interrupted a read.  (Logged on
+		 * success too: libfcgi then went on to the next connection
+		 * within the same call.) */
+		if (worker_alarm)
+			kg_log_info("closed a connection that sent no "
+			    "complete request within %d s", worker_io_timeout);
 		if (rc < 0) {
 			/* A sibling took the connection, or the web server
-			 * gave up on it: wait for the next one. */
+			 * gave up on it, or it timed out: wait for the next
+			 * one. */
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
 			    rc == -EINTR || rc == -ECONNABORTED)
 				continue;
@@ -296,10 +436,18 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 			    strerror(-rc) : "libfcgi error");
 			goto out;
 		}
+		/* ipcFd is outside libfcgi's documented fields: read only.
+		 * Without the options the request is still served. */
+		(void)worker_conn_timeouts(fr.ipcFd);
 		worker_serve(&ws, &fr);
+		input_done = FCGX_HasSeenEOF(fr.in) != 0;
 		/* Flushes the answer and ends the request while SIGTERM is
-		 * still blocked; the log line waits until the answer left. */
+		 * still blocked; the log line waits until the answer left.
+		 * libfcgi closes the connection, unless the web server
+		 * asked to keep it (and nothing failed). */
 		FCGX_Finish_r(&fr);
+		if (fr.ipcFd >= 0)
+			worker_conn_close(&fr, listen_fd, input_done);
 		served++;
 		if (cfg->access_log)
 			kg_log_access(ws.ws_method, ws.ws_path,

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "core/base/config.h"
+#include "core/base/err.h"
 
 /* Exit statuses of a worker, read by the master. */
 #define KG_WORKER_EXIT_OK	0	/* drained after SIGTERM, or recycled */
@@ -24,9 +25,34 @@
 #define KG_WORKER_DRAIN_MAX	(1024 * 1024)
 
 /*
+ * Seconds a worker waits for the web server on a FastCGI connection: for
+ * each read of the request body and each write of the answer, and from
+ * the accept to the last parameter.  Then the request fails (like one
+ * whose client went away), the connection is closed, and the worker takes
+ * the next one.  Not a configuration key: every web server sends the
+ * parameters at once and passes the body on as it arrives, so 30 s between
+ * two reads only ends connections that are stuck.  The environment
+ * variable KG_WORKER_IO_TIMEOUT_ENV (whole seconds, 1 to
+ * KG_WORKER_IO_TIMEOUT_MAX), read once at start, overrides it, for tests.
+ */
+#define KG_WORKER_IO_TIMEOUT		30
+#define KG_WORKER_IO_TIMEOUT_MAX	3600
+#define KG_WORKER_IO_TIMEOUT_ENV	"KEYGATE_FCGI_IO_TIMEOUT"
+
+/*
+ * Sets the I/O timeout of the workers forked from now on: the value of the
+ * environment variable KG_WORKER_IO_TIMEOUT_ENV when it is set, else
+ * KG_WORKER_IO_TIMEOUT.  Returns KG_OK and the timeout in *secs (when
+ * secs is not NULL), or KG_ERR_INVALID (logged, nothing changed) when the
+ * variable is not a whole number of seconds in range.
+ */
+enum kg_err	kg_worker_io_timeout_init(int *secs);
+
+/*
  * Runs the worker loop in a child of the master: sets PR_SET_NO_NEW_PRIVS
  * and a parent-death signal, creates the context, then accepts and serves
- * requests on listen_fd (which the master made non-blocking) until
+ * requests on listen_fd (which the master made non-blocking), one request
+ * per connection and each read and write bounded by the I/O timeout, until
  * SIGTERM/SIGINT (the request in progress is finished and answered first),
  * until cfg->max_requests_per_worker requests were served, or until the
  * master (master_pid) is gone.

@@ -230,7 +230,8 @@ kg_start_fcgi() {
 }
 
 # kg_fcgi_workers [MASTERPID]: prints the pids of the master's children,
-# one a line, sorted as strings (ready for comm(1)).
+# one a line, sorted as strings (ready for comm(1)).  Uses ps(1): a script
+# that calls it says `kg_require_prog ps` first.
 kg_fcgi_workers() {
 	ps -o pid= --ppid "${1:-$KG_FCGI_PID}" 2>/dev/null | tr -d ' ' |
 	    LC_ALL=C sort
@@ -284,6 +285,65 @@ kg_start_lighttpd() {
 		kg_error "lighttpd did not start (see $KG_TMP/lighttpd.error.log)"
 }
 
+# kg_start_lighttpd_spawned KEYGATE_CONF [BASE [NAME=VALUE...]]: starts a
+# private lighttpd (-D, in the background) that spawns keygate-fcgi itself
+# (`bin-path`, one process, its listening unix socket on fd 0, in the
+# environment KEYGATE_CONFIG=KEYGATE_CONF and each NAME=VALUE) and hands
+# everything under BASE (default "/") to it.  The socket is
+# $KG_TMP/spawned.sock-0; lighttpd's and the spawned keygate's output go to
+# $KG_TMP/lighttpd-spawned.log.  Sets KG_LIGHTTPD_PID, KG_HTTP_PORT and
+# KG_HTTP_URL as kg_start_lighttpd does.
+kg_start_lighttpd_spawned() {
+	local kconf=$1 base=${2:-/} lighttpd conf=$KG_TMP/lighttpd-spawned.conf
+	local bin=$top_builddir/keygate-fcgi env pair
+	shift $(( $# < 2 ? $# : 2 ))
+	env="\"KEYGATE_CONFIG\" => \"$kconf\""
+	for pair in "$@"; do
+		env="$env, \"${pair%%=*}\" => \"${pair#*=}\""
+	done
+	lighttpd=$(kg_prog lighttpd)
+	[ -n "$lighttpd" ] || kg_skip "lighttpd is not installed"
+	[ -x "$bin" ] || kg_error "$bin is not built"
+	KG_HTTP_PORT=$(kg_free_port)
+	mkdir -p "$KG_TMP/htdocs"
+	cat >"$conf" <<EOF
+server.document-root = "$KG_TMP/htdocs"
+server.bind = "127.0.0.1"
+server.port = $KG_HTTP_PORT
+server.errorlog = "$KG_TMP/lighttpd-spawned.error.log"
+server.modules += ( "mod_fastcgi" )
+fastcgi.server = ( "$base" => ( (
+	"socket" => "$KG_TMP/spawned.sock",
+	"bin-path" => "$bin",
+	"bin-environment" => ( $env ),
+	"max-procs" => 1,
+	"check-local" => "disable",
+	"fix-root-scriptname" => "enable"
+) ) )
+${KG_LIGHTTPD_EXTRA:-}
+EOF
+	"$lighttpd" -tt -f "$conf" >"$KG_TMP/lighttpd-check.log" 2>&1 ||
+		kg_error "lighttpd rejects $conf: $(cat "$KG_TMP/lighttpd-check.log")"
+	"$lighttpd" -D -f "$conf" </dev/null >>"$KG_TMP/lighttpd-spawned.log" 2>&1 &
+	KG_LIGHTTPD_PID=$!
+	kg_track "$KG_LIGHTTPD_PID"
+	KG_HTTP_URL=http://127.0.0.1:$KG_HTTP_PORT
+	kg_wait_listen "tcp:127.0.0.1:$KG_HTTP_PORT" 10 ||
+		kg_error "lighttpd did not start (see $KG_TMP/lighttpd-spawned.error.log)"
+}
+
+# kg_wait_gone PID [SECONDS]: waits (default 10 s) until process PID, a
+# child of this shell or not, no longer exists.
+kg_wait_gone() {
+	local pid=$1 limit=$(( ${2:-10} * 20 )) i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		[ $i -lt $limit ] || return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 0
+}
+
 # kg_curl ARG...: curl, quiet, with a time limit on everything.
 kg_curl() {
 	"$(kg_prog curl)" -sS --max-time "${KG_CURL_TIMEOUT:-10}" "$@"
@@ -331,6 +391,134 @@ kg_wait_log() {
 		i=$((i + 1))
 	done
 	return 1
+}
+
+# ---------------------------------------------------------------- FastCGI
+# A FastCGI client in the shell, to send keygate-fcgi exactly the records
+# a test needs, when it needs them, without a web server in between:
+#   exec 3<>"/dev/tcp/127.0.0.1/$port"
+#   kg_fcgi_get 1 /health >&3                # or piece by piece:
+#   kg_fcgi_begin 1 0 >&3                    # flags 1: FCGI_KEEP_CONN
+#   kg_fcgi_params 1 REQUEST_METHOD=POST CONTENT_LENGTH=2 >&3
+#   kg_fcgi_stdin 1 '{}' >&3; kg_fcgi_stdin 1 >&3
+#   timeout 5 cat <&3 >"$KG_TMP/out"         # status 0: keygate closed
+#   kg_fcgi_status "$KG_TMP/out"             # 200
+#   kg_fcgi_end "$KG_TMP/out"                # 0: FCGI_REQUEST_COMPLETE
+# Request ids are 1..65535, each call writes whole records (content below
+# 64 KiB, no padding), values may hold any byte but NUL.  Needs od(1).
+
+# _kg_fcgi_bytes N...: writes each N (0..255) as one byte.
+_kg_fcgi_bytes() {
+	local n o
+	for n in "$@"; do
+		printf -v o '%03o' "$n"
+		# shellcheck disable=SC2059  # the format is the byte
+		printf "\\$o"
+	done
+}
+
+# _kg_fcgi_header TYPE ID LENGTH: the 8-byte header of one record.
+_kg_fcgi_header() {
+	[ "$3" -le 65535 ] || kg_error "a FastCGI record of $3 bytes"
+	_kg_fcgi_bytes 1 "$1" $(( $2 >> 8 )) $(( $2 & 255 )) \
+	    $(( $3 >> 8 )) $(( $3 & 255 )) 0 0
+}
+
+# _kg_fcgi_len N: a name-value pair's length field for N.
+_kg_fcgi_len() {
+	if [ "$1" -lt 128 ]; then
+		_kg_fcgi_bytes "$1"
+	else
+		_kg_fcgi_bytes $(( (($1 >> 24) & 127) | 128 )) \
+		    $(( ($1 >> 16) & 255 )) $(( ($1 >> 8) & 255 )) $(( $1 & 255 ))
+	fi
+}
+
+# kg_fcgi_begin ID [FLAGS]: FCGI_BEGIN_REQUEST, role RESPONDER.
+kg_fcgi_begin() {
+	_kg_fcgi_header 1 "$1" 8
+	_kg_fcgi_bytes 0 1 "${2:-0}" 0 0 0 0 0
+}
+
+# kg_fcgi_params ID [NAME=VALUE...]: the parameters in one FCGI_PARAMS
+# record, then the empty one that ends them.
+kg_fcgi_params() {
+	local LC_ALL=C	# lengths in bytes
+	local id=$1 pair name value total=0
+	shift
+	for pair in "$@"; do
+		name=${pair%%=*}
+		value=${pair#*=}
+		total=$(( total + ${#name} + ${#value} +
+		    (${#name} < 128 ? 1 : 4) + (${#value} < 128 ? 1 : 4) ))
+	done
+	_kg_fcgi_header 4 "$id" "$total"
+	for pair in "$@"; do
+		name=${pair%%=*}
+		value=${pair#*=}
+		_kg_fcgi_len "${#name}"
+		_kg_fcgi_len "${#value}"
+		printf '%s%s' "$name" "$value"
+	done
+	_kg_fcgi_header 4 "$id" 0
+}
+
+# kg_fcgi_stdin ID [DATA]: one FCGI_STDIN record holding DATA; without
+# DATA, the empty record that ends the body.
+kg_fcgi_stdin() {
+	local LC_ALL=C	# lengths in bytes
+	local data=${2:-}
+	_kg_fcgi_header 5 "$1" "${#data}"
+	printf '%s' "$data"
+}
+
+# kg_fcgi_get ID URI [FLAGS]: a whole GET request for URI, without a body.
+kg_fcgi_get() {
+	kg_fcgi_begin "$1" "${3:-0}"
+	kg_fcgi_params "$1" REQUEST_METHOD=GET "REQUEST_URI=$2"
+	kg_fcgi_stdin "$1"
+}
+
+# _kg_fcgi_records FILE: one line "TYPE ID BYTE..." (bytes in decimal) per
+# whole record of a captured FastCGI stream; a cut-off last one is left out.
+_kg_fcgi_records() {
+	od -An -v -tu1 "$1" | awk '
+	{ for (f = 1; f <= NF; f++) b[n++] = $f }
+	END {
+		i = 0
+		while (i + 8 <= n) {
+			len = b[i+4] * 256 + b[i+5]
+			if (i + 8 + len + b[i+6] > n)
+				break
+			line = b[i+1] " " (b[i+2] * 256 + b[i+3])
+			for (j = 0; j < len; j++)
+				line = line " " b[i+8+j]
+			print line
+			i += 8 + len + b[i+6]
+		}
+	}'
+}
+
+# kg_fcgi_end FILE [ID]: the protocol status of request ID's (default 1)
+# FCGI_END_REQUEST in a captured response (0: the request is complete), or
+# nothing when there is none.
+kg_fcgi_end() {
+	_kg_fcgi_records "$1" | awk -v id="${2:-1}" '
+	    $1 == 3 && $2 == id && NF == 10 { print $7; exit }'
+}
+
+# kg_fcgi_stdout FILE [ID]: request ID's (default 1) FCGI_STDOUT stream in
+# a captured response, without the records' framing.
+kg_fcgi_stdout() {
+	_kg_fcgi_records "$1" | LC_ALL=C awk -v id="${2:-1}" '
+	    $1 == 6 && $2 == id { for (f = 3; f <= NF; f++) printf "%c", $f }'
+}
+
+# kg_fcgi_status FILE [ID]: the HTTP status of request ID (default 1) in a
+# captured response (its "Status: N" header), or nothing.
+kg_fcgi_status() {
+	kg_fcgi_stdout "$1" "${2:-1}" | tr -d '\r' |
+	    sed -n '/^$/q; s/^Status: \([0-9][0-9][0-9]\).*/\1/p'
 }
 
 # ---------------------------------------------------------------- database

@@ -99,26 +99,33 @@ ll_putc(struct log_line *ll, char c)
 }
 
 /*
- * Appends at most max bytes of s, percent-encoding spaces, control bytes
- * and non-ASCII, and stopping at stop (a query string is never logged).
+ * Appends s up to stop (a query string is never logged), percent-encoding
+ * spaces, control bytes and non-ASCII, in at most room bytes of the line.
+ * When s is longer than max bytes or does not fit in room once encoded,
+ * it is cut at a whole character and ends in "...".  room must be at
+ * least 3.
  */
 static void
-ll_token(struct log_line *ll, const char *s, size_t max, int stop)
+ll_token(struct log_line *ll, const char *s, size_t max, size_t room,
+    int stop)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	const unsigned char	*p;
-	size_t			 n = 0;
+	size_t			 n = 0, used = 0, w;
 
 	if (s == NULL || *s == '\0' || *s == stop) {
 		ll_putc(ll, '-');
 		return;
 	}
 	for (p = (const unsigned char *)s; *p != '\0' && *p != stop; p++) {
-		if (n++ >= max) {
+		w = *p <= 0x20 || *p >= 0x7f ? 3 : 1;
+		/* Room for this character and "..." in case more follows. */
+		if (n++ >= max || used + w + 3 > room) {
 			ll_append(ll, "...");
 			return;
 		}
-		if (*p <= 0x20 || *p >= 0x7f) {
+		used += w;
+		if (w == 3) {
 			ll_putc(ll, '%');
 			ll_putc(ll, hex[*p >> 4]);
 			ll_putc(ll, hex[*p & 0x0f]);
@@ -241,23 +248,38 @@ kg_log_write(enum kg_log_level level, const char *func, const char *fmt, ...)
 	errno = saved_errno;
 }
 
+/*
+ * The fields after the path are formatted first and the path gets what
+ * is left of the line: percent-encoding may triple it, and a long path
+ * must cut the path, never status, duration or pid.
+ */
 void
 kg_log_access(const char *method, const char *path, int status,
     long long duration_us, int pid)
 {
 	struct log_line	 ll;
-	size_t		 body;
-	int		 saved_errno = errno;
+	char		 tail[96];
+	size_t		 body, room, tlen;
+	int		 n, saved_errno = errno;
 
 	if (!kg_log_enabled(KG_LOG_INFO))
 		return;
+	n = snprintf(tail, sizeof(tail), " %d %lldus pid=%d", status,
+	    duration_us, pid);
+	/* Two ints and a long long always fit in tail. */
+	tlen = n > 0 && (size_t)n < sizeof(tail) ? (size_t)n : 0;
 	ll_begin(&ll);
 	body = ll.ll_len;
 	ll_append(&ll, "access ");
-	ll_token(&ll, method, KG_LOG_METHOD_MAX, '\0');
+	ll_token(&ll, method, KG_LOG_METHOD_MAX, 3 * KG_LOG_METHOD_MAX + 3,
+	    '\0');
 	ll_append(&ll, " ");
-	ll_token(&ll, path, KG_LOG_PATH_MAX, '?');
-	ll_append(&ll, " %d %lldus pid=%d", status, duration_us, pid);
+	/* A line holds KG_LOG_LINE_MAX - 2 bytes before its newline; what
+	 * comes before the path is short (a 64-byte name at most). */
+	room = ll.ll_len + tlen + 3 < KG_LOG_LINE_MAX - 2 ?
+	    KG_LOG_LINE_MAX - 2 - ll.ll_len - tlen : 3;
+	ll_token(&ll, path, KG_LOG_PATH_MAX, room, '?');
+	ll_append(&ll, "%s", tail);
 	ll_emit(&ll, body, LOG_INFO);
 	errno = saved_errno;
 }

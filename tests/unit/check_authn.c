@@ -50,9 +50,10 @@ END_TEST
 
 START_TEST(admin_key_in_every_presentation)
 {
+	/* Parenthesised: clang warns on concatenation inside an array. */
 	static const char *const auth[] = {
-		"Bearer " ADMIN, "bearer " ADMIN, "ApiKey " ADMIN,
-		"APIKEY  " ADMIN,
+		("Bearer " ADMIN), ("bearer " ADMIN), ("ApiKey " ADMIN),
+		("APIKEY  " ADMIN),
 	};
 	size_t i;
 
@@ -73,8 +74,8 @@ END_TEST
 START_TEST(bad_credentials_are_401)
 {
 	static const char *const auth[] = {
-		"Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Bearer " ADMIN "x",
-		"Bearer " ADMIN " x", "Token " ADMIN, ADMIN,
+		"Basic dXNlcjpwYXNz", "Bearer", "Bearer ", ("Bearer " ADMIN "x"),
+		("Bearer " ADMIN " x"), ("Token " ADMIN), ADMIN,
 		/* one character off, same length */
 		"Bearer kg_ad_0nnnhaiy_zvWPFv3fOhHWkBq233KsefAyTaDnYYT65fja1FhU40u3hW",
 	};
