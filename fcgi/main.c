@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/api/ctx.h"
 #include "core/base/config.h"
 #include "core/base/log.h"
 #include "fcgi/master.h"
@@ -434,6 +435,14 @@ main(int argc, char *argv[])
 	why[0] = '\0';
 	if ((e = kg_config_load(&cfg, path, why, sizeof(why))) != KG_OK) {
 		fprintf(stderr, "%s\n", why[0] != '\0' ? why :
+		    kg_strerror(e));
+		if (cgi)
+			cgi_fail();
+		goto out;
+	}
+	why[0] = '\0';
+	if ((e = kg_ctx_check(&cfg, why, sizeof(why))) != KG_OK) {
+		fprintf(stderr, "%s: %s\n", path, why[0] != '\0' ? why :
 		    kg_strerror(e));
 		if (cgi)
 			cgi_fail();

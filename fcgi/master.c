@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/api/ctx.h"
 #include "core/base/config.h"
 #include "core/base/log.h"
 #include "fcgi/master.h"
@@ -392,6 +393,8 @@ master_reload(struct kg_master *m)
 	memset(&fresh, 0, sizeof(fresh));
 	why[0] = '\0';
 	e = kg_config_load(&fresh, m->m_path, why, sizeof(why));
+	if (e == KG_OK)
+		e = kg_ctx_check(&fresh, why, sizeof(why));
 	if (e != KG_OK) {
 		kg_log_error("reload refused: %s; the running configuration "
 		    "and workers stay", why[0] != '\0' ? why : kg_strerror(e));

@@ -171,14 +171,23 @@ kg_free_port() {
 
 # kg_write_config FILE [LINE...]: writes a keygate config (mode 0600),
 # one "key = value" per argument.
+# Unless a line sets jwt_* itself, a fixed test-only HS256 secret is added:
+# the service refuses to start without signing keys (SPEC 5).
+KG_TEST_JWT_SECRET=keygate-test-only-jwt-secret-0123456789abcdef
 kg_write_config() {
-	local file=$1 line
+	local file=$1 line jwt=0
 	shift
 	(umask 077 && : >"$file") || kg_error "cannot write $file"
 	chmod 600 "$file"
 	for line in "$@"; do
-		printf '%s\n' "$line"
-	done >"$file"
+		case $line in jwt_*) jwt=1 ;; esac
+	done
+	{
+		[ $jwt -eq 1 ] || printf 'jwt_secret = %s\n' "$KG_TEST_JWT_SECRET"
+		for line in "$@"; do
+			printf '%s\n' "$line"
+		done
+	} >"$file"
 }
 
 # kg_config_get FILE KEY: prints the value of KEY in a keygate config.

@@ -5,6 +5,9 @@
 
 #include "core/api/ctx.h"
 #include "core/base/buf.h"
+#include "core/base/log.h"
+#include "core/crypto/eth.h"
+#include "core/crypto/jwt.h"
 #include "core/store/db.h"
 
 static void
@@ -14,17 +17,38 @@ kg_clock_realtime(struct timespec *ts)
 }
 
 enum kg_err
+kg_ctx_check(const struct kg_config *cfg, char *why, size_t len)
+{
+	struct kg_jwt_keys	*keys = NULL;
+	enum kg_err		 r;
+
+	r = kg_jwt_keys_load(cfg, &keys, why, len);
+	kg_jwt_keys_free(keys);
+	return r;
+}
+
+enum kg_err
 kg_ctx_init(struct kg_ctx *ctx, const struct kg_config *cfg)
 {
+	char		why[256];
 	enum kg_err	r;
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cfg = cfg;
 	ctx->now = kg_clock_realtime;
 	ctx->pid = (int)getpid();
-	if ((r = kg_db_open(&ctx->db, cfg)) != KG_OK)
-		return r;
+	why[0] = '\0';
+	if ((r = kg_jwt_keys_load(cfg, &ctx->jwt, why, sizeof(why))) != KG_OK) {
+		kg_log_error("%s", why[0] != '\0' ? why : kg_strerror(r));
+		goto fail;
+	}
+	if ((r = kg_eth_new(&ctx->eth)) != KG_OK ||
+	    (r = kg_db_open(&ctx->db, cfg)) != KG_OK)
+		goto fail;
 	return KG_OK;
+fail:
+	kg_ctx_free(ctx);
+	return r;
 }
 
 void
@@ -34,6 +58,11 @@ kg_ctx_free(struct kg_ctx *ctx)
 
 	kg_db_close(ctx->db);
 	ctx->db = NULL;
+	kg_jwt_keys_free(ctx->jwt);
+	ctx->jwt = NULL;
+	kg_eth_free(ctx->eth);
+	ctx->eth = NULL;
+	kg_json_free(&ctx->json);
 	if (docs != NULL) {
 		kg_buf_free(docs);
 		free(docs);

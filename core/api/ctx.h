@@ -8,11 +8,15 @@
 #ifndef KG_CTX_H
 #define KG_CTX_H
 
+#include <stddef.h>
 #include <time.h>
 #include "core/base/config.h"
 #include "core/base/err.h"
+#include "core/base/json.h"
 
 struct kg_db;
+struct kg_eth;
+struct kg_jwt_keys;
 
 struct kg_ctx {
 	const struct kg_config	*cfg;
@@ -21,9 +25,24 @@ struct kg_ctx {
 	void			(*now)(struct timespec *);
 	void			*docs_html;	/* cached /docs page (struct kg_buf *) */
 	int			 pid;
+	struct kg_eth		*eth;		/* secp256k1 context, randomised */
+	struct kg_jwt_keys	*jwt;		/* signing and verification keys */
+	struct kg_json		 json;		/* request body parser, reused */
 };
 
-/* Sets up ctx for cfg (which must outlive ctx); does not connect. */
+/*
+ * Checks what the service needs beyond a parsed configuration (the JWT keys
+ * load: HS256 needs jwt_secret of 32 bytes or more, EdDSA/RS256 readable
+ * keys of the right type).  For start-up, `-t` and SIGHUP.  Returns KG_OK
+ * or KG_ERR_CONFIG with the reason in why.
+ */
+enum kg_err	kg_ctx_check(const struct kg_config *cfg, char *why, size_t len);
+
+/*
+ * Sets up ctx for cfg (which must outlive ctx): crypto contexts and keys
+ * are made here, once per worker; the database is not connected yet.
+ * Fails with KG_ERR_CONFIG (logged) when kg_ctx_check would.
+ */
 enum kg_err	kg_ctx_init(struct kg_ctx *ctx, const struct kg_config *cfg);
 /* Releases everything kg_ctx_init and later use acquired. */
 void		kg_ctx_free(struct kg_ctx *ctx);

@@ -134,6 +134,18 @@ kg_expect_eq "/auth/health POST" "$KG_STATUS" 405
 kg_request GET "$sub/authx/health"
 kg_expect_eq "/authx/health is not /health" "$KG_STATUS" 404
 
+# ---------------------------------------------------------------- start-up refusals
+# Without signing keys the service refuses to start (SPEC 5), at -t too.
+kg_write_config "$KG_TMP/nosecret.conf" "jwt_alg = HS256"
+if "$fcgi" -t -c "$KG_TMP/nosecret.conf" >"$KG_TMP/nosecret.out" 2>&1; then
+	kg_fail "-t accepted a configuration without jwt_secret"
+fi
+kg_expect_match "no jwt_secret: reason" "$(cat "$KG_TMP/nosecret.out")" 'jwt_secret'
+kg_write_config "$KG_TMP/short.conf" "jwt_secret = only-31-bytes-long-0123456789ab"
+"$fcgi" -t -c "$KG_TMP/short.conf" >"$KG_TMP/short.out" 2>&1 &&
+	kg_fail "-t accepted a 31-byte jwt_secret"
+grep -q "only-31" "$KG_TMP/short.out" && kg_fail "a secret reached the output"
+
 # ---------------------------------------------------------------- /ready fails closed
 # Plain CGI mode (one request, then exit) against an unmigrated database
 # and against an unreachable one: 503 with a reason and Retry-After.

@@ -50,6 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (!ready) {
 		/* No database: /ready must fail closed, fast. */
 		setenv("KEYGATE_DB_SOCKET", "/nonexistent/keygate-fuzz.sock", 1);
+		setenv("KEYGATE_JWT_SECRET", "fuzz-only-jwt-secret-0123456789abcdef", 1);
 		if (kg_config_load(&cfg, NULL, err, sizeof(err)) != KG_OK ||
 		    kg_ctx_init(&ctx, &cfg) != KG_OK)
 			abort();
