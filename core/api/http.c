@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "core/api/http.h"
+#include "core/base/hex.h"
 
 void
 kg_resp_reset(struct kg_response *resp)
@@ -129,18 +130,6 @@ kg_resp_from_err(struct kg_response *resp, enum kg_err e)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes the form-encoded value [p, end) into out.  Returns 0 or -1 when
  * malformed (bad escape, NUL byte) or too long.
@@ -156,8 +145,8 @@ form_decode(const char *p, const char *end, char *out, size_t outlen)
 		if (c == '+')
 			c = ' ';
 		else if (c == '%') {
-			if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
-			    (lo = hexval(p[2])) < 0)
+			if (end - p < 3 || (hi = kg_hex_value(p[1])) < 0 ||
+			    (lo = kg_hex_value(p[2])) < 0)
 				return -1;
 			c = hi << 4 | lo;
 			p += 2;

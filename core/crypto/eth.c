@@ -10,6 +10,7 @@
 #include <secp256k1_recovery.h>
 
 #include "core/base/random.h"
+#include "core/base/hex.h"
 #include "core/crypto/eth.h"
 #include "core/crypto/keccak.h"
 
@@ -42,19 +43,7 @@ static const uint8_t secp_half_n[32] = {
 	0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0,
 };
 
-static const char hexdig[] = "0123456789abcdef";
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+static const char hexdig[] = KG_HEX_DIGITS;
 
 /* Decodes 2 * n hex digits of s into out; returns 0 on a non-hex digit. */
 static int
@@ -64,8 +53,8 @@ hex_decode(const char *s, uint8_t *out, size_t n)
 	int	hi, lo;
 
 	for (i = 0; i < n; i++) {
-		if ((hi = hexval((unsigned char)s[2 * i])) < 0 ||
-		    (lo = hexval((unsigned char)s[2 * i + 1])) < 0)
+		if ((hi = kg_hex_value((unsigned char)s[2 * i])) < 0 ||
+		    (lo = kg_hex_value((unsigned char)s[2 * i + 1])) < 0)
 			return 0;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
