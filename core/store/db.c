@@ -160,9 +160,20 @@ kg_db_fail(struct kg_db *db, const char *name, unsigned int e, const char *msg)
 	return r;
 }
 
+static enum kg_err	kg_db_fail_conn(struct kg_db *, const char *);
+
 static enum kg_err
 kg_db_fail_stmt(struct kg_db *db, const char *name, MYSQL_STMT *s)
 {
+	/*
+	 * A row fetch that fails server-side (a locking read chosen as the
+	 * deadlock victim) leaves the statement's errno at 0 and the error on
+	 * the connection; without this fallback a retryable deadlock would
+	 * surface as a plain database failure (503).
+	 */
+	if (mysql_stmt_errno(s) == 0 && db->db_conn != NULL &&
+	    mysql_errno(db->db_conn) != 0)
+		return kg_db_fail_conn(db, name);
 	return kg_db_fail(db, name, mysql_stmt_errno(s), mysql_stmt_error(s));
 }
 
