@@ -91,6 +91,26 @@ kg_resp_error(struct kg_response *resp, int status, const char *code,
 }
 
 enum kg_err
+kg_resp_json_refused(struct kg_response *resp, enum kg_json_status st,
+    const char *bad)
+{
+	char	msg[160];
+
+	if (st == KG_JSON_NOMEM)
+		return KG_ERR_NOMEM;
+	if (st == KG_JSON_BAD_JSON) {
+		kg_resp_error(resp, 400, "invalid_json",
+		    "The request body is not a valid JSON object.");
+		return KG_OK;
+	}
+	/* The member name is bounded and JSON-escaped by kg_resp_error. */
+	snprintf(msg, sizeof(msg), "Invalid, missing or unknown member: %.64s.",
+	    bad != NULL ? bad : "?");
+	kg_resp_error(resp, 400, "invalid_request", msg);
+	return KG_OK;
+}
+
+enum kg_err
 kg_resp_json(struct kg_response *resp, int status, const char *json)
 {
 	resp->status = status;

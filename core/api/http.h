@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include "core/base/buf.h"
 #include "core/base/err.h"
+#include "core/base/json.h"
 
 enum kg_role {
 	KG_ROLE_RESPONDER = 0,
@@ -74,6 +75,14 @@ const char	*kg_resp_header_get(const struct kg_response *, const char *name);
  */
 void		 kg_resp_error(struct kg_response *, int status,
 		    const char *code, const char *message);
+
+/*
+ * Renders a refused request body (SPEC 1): KG_JSON_BAD_JSON is 400
+ * invalid_json, KG_JSON_BAD_FIELD 400 invalid_request naming the member
+ * bad.  Returns KG_OK with resp filled, or KG_ERR_NOMEM for KG_JSON_NOMEM.
+ */
+enum kg_err	 kg_resp_json_refused(struct kg_response *,
+		    enum kg_json_status, const char *bad);
 
 /* Sets status and a JSON body copied from json (already serialised). */
 enum kg_err	 kg_resp_json(struct kg_response *, int status, const char *json);
