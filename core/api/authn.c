@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "core/api/authn.h"
+#include "core/api/session.h"
 #include "core/base/log.h"
 
 static const char *const kg_method_names[KG_METHOD__MAX] = {
@@ -26,14 +27,8 @@ kg_method_name(enum kg_method m)
 	return (unsigned)m < KG_METHOD__MAX ? kg_method_names[m] : "";
 }
 
-/*
- * Finds the presented credential: Authorization "Bearer <t>" or
- * "ApiKey <t>" (scheme case-insensitive, one space or more), else
- * X-API-Key.  Returns the token and its length, NULL when none is
- * presented, or sets *bad when a header is there but malformed.
- */
-static const char *
-credential(const struct kg_request *req, size_t *len, int *bad)
+const char *
+kg_authn_credential(const struct kg_request *req, size_t *len, int *bad)
 {
 	const char	*h = req->authorization, *t;
 
@@ -61,6 +56,18 @@ credential(const struct kg_request *req, size_t *len, int *bad)
 		return req->x_api_key;
 	}
 	return NULL;
+}
+
+/* A compact JWS: exactly two dots (SPEC 3: the kind comes from the shape). */
+static int
+is_jwt_shape(const char *t, size_t len)
+{
+	size_t	i, dots = 0;
+
+	for (i = 0; i < len; i++)
+		if (t[i] == '.')
+			dots++;
+	return dots == 2;
 }
 
 /* The global admin key, compared in constant time (lengths are public). */
@@ -130,7 +137,7 @@ kg_authn(struct kg_ctx *ctx, const struct kg_request *req,
 	int		 bad;
 
 	memset(pr, 0, sizeof(*pr));
-	if ((t = credential(req, &len, &bad)) == NULL) {
+	if ((t = kg_authn_credential(req, &len, &bad)) == NULL) {
 		if (!bad)
 			return KG_AUTHN_NONE;
 		kg_resp_error(resp, 401, "invalid_token",
@@ -139,8 +146,27 @@ kg_authn(struct kg_ctx *ctx, const struct kg_request *req,
 	}
 	if (is_admin_key(ctx->cfg, t, len))
 		return admin_principal(req, pr, resp);
+	if (is_jwt_shape(t, len)) {
+		int		revoked = 1;
+		enum kg_err	r;
+
+		r = kg_session_jwt_check(ctx, t, len, pr, &revoked);
+		if (r == KG_OK && !revoked)
+			return KG_AUTHN_OK;
+		memset(pr, 0, sizeof(*pr));
+		if (r == KG_OK)
+			kg_resp_error(resp, 401, "token_revoked",
+			    "The access token has been revoked.");
+		else if (r == KG_ERR_INVALID)
+			kg_resp_error(resp, 401, "invalid_token",
+			    "The credential is not valid.");
+		else	/* never grant when the revocation state is unknown */
+			kg_resp_from_err(resp, r == KG_ERR_INTERNAL ||
+			    r == KG_ERR_NOMEM ? r : KG_ERR_DB);
+		return KG_AUTHN_REFUSED;
+	}
 	/*
-	 * Every other kind (JWT, kg_sk_, kg_ot_, mdt_) is recognised by its
+	 * Every other kind (kg_sk_, kg_ot_, mdt_) is recognised by its
 	 * shape and validated by its own module as those land; until then it
 	 * is not a credential this service accepts.
 	 */

@@ -50,6 +50,16 @@ enum kg_authn_result {
 };
 
 /*
+ * Finds the presented credential: Authorization "Bearer <t>" or "ApiKey <t>"
+ * (scheme case-insensitive, then one space or more), else X-API-Key.
+ * Returns the token (pointing into req) and sets *len, returns NULL when
+ * none is presented, and sets *bad when an Authorization header is there
+ * but is not one of those forms.
+ */
+const char		*kg_authn_credential(const struct kg_request *req,
+			    size_t *len, int *bad);
+
+/*
  * Authenticates the credential of req into *pr.  Never grants on a failure
  * to read the database: that is KG_AUTHN_REFUSED with 503.
  */

@@ -7,11 +7,23 @@
 
 #include "core/api/ops.h"
 #include "core/api/router.h"
+#include "core/api/session.h"
+#include "core/api/wallet.h"
 
 const struct kg_route kg_routes[] = {
 	{ "GET",  "/health",		kg_ops_health,	KG_AUTH_PUBLIC, NULL },
 	{ "GET",  "/ready",		kg_ops_ready,	KG_AUTH_PUBLIC, NULL },
 	{ "GET",  "/openapi.json",	kg_ops_openapi,	KG_AUTH_PUBLIC, NULL },
 	{ "GET",  "/docs",		kg_ops_docs,	KG_AUTH_PUBLIC, NULL },
+	{ "POST", "/v1/auth/challenge",	kg_wallet_challenge, KG_AUTH_PUBLIC, NULL },
+	{ "POST", "/v1/auth/verify",	kg_wallet_verify, KG_AUTH_PUBLIC, NULL },
+	{ "POST", "/v1/apps",		kg_wallet_app_create, KG_AUTH_PUBLIC, NULL },
+	{ "GET",  "/v1/apps",		kg_wallet_app_list, KG_AUTH_REQUIRED, "admin" },
+	{ "GET",  "/.well-known/jwks.json", kg_session_jwks, KG_AUTH_PUBLIC, NULL },
+	/* refresh and logout read the credential themselves (session.c). */
+	{ "POST", "/v1/auth/refresh",	kg_session_refresh, KG_AUTH_PUBLIC, NULL },
+	{ "POST", "/v1/auth/logout",	kg_session_logout, KG_AUTH_PUBLIC, NULL },
+	{ "POST", "/v1/auth/revoke",	kg_session_revoke, KG_AUTH_PUBLIC, NULL },
+	{ "GET",  "/v1/auth/whoami",	kg_session_whoami, KG_AUTH_OPTIONAL, NULL },
 	{ NULL,   NULL,			NULL,		KG_AUTH_PUBLIC, NULL },
 };

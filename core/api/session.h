@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "core/api/authn.h"
 #include "core/api/router.h"
 #include "core/base/buf.h"
 #include "core/crypto/token.h"
@@ -26,10 +27,55 @@ struct kg_session_tokens {
  * first refresh token (only its SHA-256 stored), and signs an access token
  * with a fresh jti.  TTLs follow SPEC 5 (access: min(access_ttl, track
  * ceiling); refresh: refresh_ttl, never past session_max_age).  The caller
- * frees st_access with kg_buf_free and wipes st_refresh.
+ * frees st_access with kg_buf_free and wipes st_refresh.  out must be
+ * zeroed before the first call; calling again with the same out (a
+ * retried transaction) replaces its contents without leaking.  Returns
+ * KG_OK, KG_ERR_INVALID for a track outside 1-4, or a KG_ERR_DB* status
+ * (or KG_ERR_INTERNAL) on which the caller rolls back.
  */
 enum kg_err	kg_session_start(struct kg_ctx *, struct kg_db *db,
 		    uint64_t ns_id, const char *ns, const char *subject,
 		    int track, struct kg_session_tokens *out);
+
+/*
+ * Access-token TTL in seconds for track (0 = not a wallet session):
+ * min(access_ttl, the track's ceiling).
+ */
+long		kg_session_access_ttl(const struct kg_config *, int track);
+
+/*
+ * Validates a compact JWT access token token[0..len): signature, iss,
+ * aud, typ, nbf/exp with clock_leeway at ctx->now, then the revocation
+ * state (jti, family sid, subject logout) in one query.  Returns KG_OK
+ * with *pr filled (method JWT) and *revoked 0 or 1 (a revoked token's
+ * signature and expiry are valid: logout needs to know that);
+ * KG_ERR_INVALID for a token that fails verification (*pr zeroed);
+ * a KG_ERR_DB* status when the revocation state cannot be read (fail
+ * closed: the caller answers 503, *revoked is 1); KG_ERR_INTERNAL when
+ * the crypto library fails.
+ */
+enum kg_err	kg_session_jwt_check(struct kg_ctx *, const char *token,
+		    size_t len, struct kg_principal *pr, int *revoked);
+
+/* POST /v1/auth/refresh (public): refresh-token or access-token rotation. */
+enum kg_err	kg_session_refresh(struct kg_ctx *, const struct kg_request *,
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
+/* POST /v1/auth/logout: authenticates the credential it ends itself. */
+enum kg_err	kg_session_logout(struct kg_ctx *, const struct kg_request *,
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
+/* POST /v1/auth/revoke (public, RFC 7009). */
+enum kg_err	kg_session_revoke(struct kg_ctx *, const struct kg_request *,
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
+/* GET /v1/auth/whoami (optional credential). */
+enum kg_err	kg_session_whoami(struct kg_ctx *, const struct kg_request *,
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
+/* GET /.well-known/jwks.json (public). */
+enum kg_err	kg_session_jwks(struct kg_ctx *, const struct kg_request *,
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
 
 #endif
