@@ -110,8 +110,13 @@ kg_session_start(struct kg_ctx *ctx, struct kg_db *db, uint64_t ns_id,
 	}
 	if (r != KG_OK)
 		goto out;
+	/*
+	 * The refresh token already ends no later than the family (SPEC 5:
+	 * session_max_age); the access token must not outlive it either.
+	 */
 	r = sign_access(ctx, ns, subject, track, track_scope(ctx->cfg, track),
-	    sid, 0, &out->st_access, &out->st_expires_in, &exp);
+	    sid, out->st_refresh_expires_in, &out->st_access,
+	    &out->st_expires_in, &exp);
 out:
 	if (r != KG_OK) {
 		kg_buf_reset(&out->st_access);
@@ -282,8 +287,10 @@ refresh_rotation(struct kg_ctx *ctx, const struct kg_request *req,
 		    "The refresh token is not valid.");
 		goto out;
 	}
+	/* Capped like at sign-in: never past the new refresh token (and so
+	 * never past the family's session_max_age). */
 	if ((r = sign_access(ctx, fam.sf_ns, fam.sf_subject, fam.sf_track,
-	    track_scope(ctx->cfg, fam.sf_track), fam.sf_id, 0, &at, &ttl,
+	    track_scope(ctx->cfg, fam.sf_track), fam.sf_id, rexp, &at, &ttl,
 	    &exp)) != KG_OK)
 		goto out;
 	json_begin(resp, 200);

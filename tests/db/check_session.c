@@ -730,6 +730,13 @@ START_TEST(http_access_rotation_and_logout)
 		start(WALLET, 1, a3, sizeof(a3), rt, NULL);
 		kg_test_sql(m, "UPDATE session_families SET expires_at = "
 		    "UTC_TIMESTAMP(6) + INTERVAL 100 SECOND");
+		/* Refresh-token rotation: neither token outlives the family. */
+		snprintf(auth, sizeof(auth), "{\"refresh_token\":\"%s\"}", rt);
+		ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL,
+		    KG_CT_JSON, auth), 200);
+		ck_assert_int_le(atol(member("expires_in", v, sizeof(v))), 100);
+		ck_assert_int_le(atol(member("refresh_expires_in", v,
+		    sizeof(v))), 100);
 		bearer(auth, sizeof(auth), a3);
 		ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL,
 		    NULL), 200);
