@@ -16,6 +16,7 @@
 #include "core/base/timefmt.h"
 #include "core/crypto/jwt.h"
 #include "core/store/audit.h"
+#include "core/store/db.h"
 #include "core/store/session.h"
 
 /* How often a freshly minted refresh token may collide before giving up. */
@@ -43,7 +44,11 @@ kg_session_access_ttl(const struct kg_config *cfg, int track)
 
 /*
  * Signs a new access token (fresh jti) into out (reset first) and fills
- * *ttl and *exp.
+ * *ttl and *exp; cap (> 0) is the session family's time left.  Returns
+ * KG_OK, KG_ERR_NOMEM, or KG_ERR_INTERNAL when the claims cannot be
+ * signed (logged): never the caller's input, so a 500.  Callers sign
+ * inside the transaction that consumed the old credential, so such a
+ * failure rolls the consumption back and the client may simply retry.
  */
 static enum kg_err
 sign_access(struct kg_ctx *ctx, const char *ns, const char *subject,
@@ -54,9 +59,12 @@ sign_access(struct kg_ctx *ctx, const char *ns, const char *subject,
 	enum kg_err		r;
 
 	memset(&c, 0, sizeof(c));
+	kg_buf_reset(out);
 	if (strlen(subject) >= sizeof(c.jc_sub) || strlen(ns) >= sizeof(c.jc_ns) ||
-	    strlen(scope) >= sizeof(c.jc_scope) || strlen(sid) >= sizeof(c.jc_sid))
-		return KG_ERR_INVALID;
+	    strlen(scope) >= sizeof(c.jc_scope) || strlen(sid) >= sizeof(c.jc_sid)) {
+		kg_log_error("access token claims too long to sign");
+		return KG_ERR_INTERNAL;
+	}
 	strcpy(c.jc_sub, subject);
 	strcpy(c.jc_ns, ns);
 	strcpy(c.jc_scope, scope);
@@ -70,8 +78,12 @@ sign_access(struct kg_ctx *ctx, const char *ns, const char *subject,
 	c.jc_iat = c.jc_nbf = now_sec(ctx);
 	c.jc_exp = c.jc_iat + *ttl;
 	*exp = c.jc_exp;
-	kg_buf_reset(out);
-	return kg_jwt_sign(ctx->jwt, &c, out);
+	if ((r = kg_jwt_sign(ctx->jwt, &c, out)) != KG_OK &&
+	    r != KG_ERR_NOMEM) {
+		kg_log_error("access token not signed: %s", kg_strerror(r));
+		r = KG_ERR_INTERNAL;
+	}
+	return r;
 }
 
 static const char *
@@ -89,6 +101,7 @@ kg_session_start(struct kg_ctx *ctx, struct kg_db *db, uint64_t ns_id,
 {
 	char		sid[KG_SESSION_SID_LEN + 1], id8[KG_TOKEN_ID_LEN + 1];
 	int64_t		exp;
+	long		left = 0;
 	enum kg_err	r;
 	int		i;
 
@@ -106,17 +119,18 @@ kg_session_start(struct kg_ctx *ctx, struct kg_db *db, uint64_t ns_id,
 		    out->st_refresh, id8)) != KG_OK)
 			goto out;
 		r = kg_store_refresh_insert(db, sid, out->st_refresh, id8,
-		    ctx->cfg->refresh_ttl, &out->st_refresh_expires_in);
+		    ctx->cfg->refresh_ttl, &out->st_refresh_expires_in, &left);
 	}
 	if (r != KG_OK)
 		goto out;
 	/*
-	 * The refresh token already ends no later than the family (SPEC 5:
-	 * session_max_age); the access token must not outlive it either.
+	 * The access token must not outlive its family (SPEC 5:
+	 * session_max_age).  The family, not the refresh token, is the
+	 * bound: refresh_ttl below access_ttl must not shorten access tokens
+	 * below min(access_ttl, track ceiling).
 	 */
 	r = sign_access(ctx, ns, subject, track, track_scope(ctx->cfg, track),
-	    sid, out->st_refresh_expires_in, &out->st_access,
-	    &out->st_expires_in, &exp);
+	    sid, left, &out->st_access, &out->st_expires_in, &exp);
 out:
 	if (r != KG_OK) {
 		kg_buf_reset(&out->st_access);
@@ -206,7 +220,7 @@ json_fail(struct kg_response *resp, enum kg_json_status js, const char *bad)
 static void
 session_audit(struct kg_ctx *ctx, const struct kg_request *req,
     const char *ns, const char *subject, const char *action,
-    const char *target)
+    const char *target, const char *outcome)
 {
 	struct kg_audit	a;
 
@@ -218,7 +232,7 @@ session_audit(struct kg_ctx *ctx, const struct kg_request *req,
 	a.au_action = action;
 	a.au_target = target;
 	a.au_remote_addr = req->remote_addr;
-	a.au_outcome = "ok";
+	a.au_outcome = outcome;
 	/* The revocation took effect; a lost audit row is logged, not fatal. */
 	if (kg_store_audit(ctx->db, &a) != KG_OK)
 		kg_log_warn("audit event %s not recorded", action);
@@ -226,7 +240,7 @@ session_audit(struct kg_ctx *ctx, const struct kg_request *req,
 
 /* Puts the principal's jti on the revocation list with reason. */
 static enum kg_err
-revoke_jti(struct kg_ctx *ctx, const struct kg_principal *pr,
+revoke_jti(struct kg_db *db, const struct kg_principal *pr,
     const char *reason, int *inserted)
 {
 	struct kg_jti_revocation	jr;
@@ -238,25 +252,73 @@ revoke_jti(struct kg_ctx *ctx, const struct kg_principal *pr,
 	jr.jr_track = pr->pr_track;
 	jr.jr_expires_at = pr->pr_expires_at;
 	jr.jr_reason = reason;
-	return kg_store_jti_revoke(ctx->db, &jr, inserted);
+	return kg_store_jti_revoke(db, &jr, inserted);
 }
 
 /* ------------------------------------------------------------ refresh */
+
+/* Refresh-token rotation: the store's step and the signing, one txn. */
+struct refresh_txn {
+	struct kg_ctx			*rt_ctx;
+	const char			*rt_presented;
+	const char			*rt_next;
+	const char			*rt_next_id8;
+	const char			*rt_remote;
+	enum kg_rotate			 rt_res;
+	struct kg_session_family	 rt_fam;
+	long				 rt_rexp;	/* new refresh token */
+	struct kg_buf			 rt_at;		/* new access token */
+	long				 rt_ttl;
+};
+
+/*
+ * Signing happens before COMMIT: if it fails the rollback leaves the
+ * presented refresh token unused, so the client's retry is not reuse
+ * (which would revoke the family).  Safe to re-run (kg_db_txn).
+ */
+static enum kg_err
+refresh_txn_fn(struct kg_db *db, void *arg)
+{
+	struct refresh_txn	*t = arg;
+	long			 left = 0;
+	int64_t			 exp;
+	enum kg_err		 r;
+
+	kg_buf_reset(&t->rt_at);
+	t->rt_ttl = 0;
+	if ((r = kg_store_refresh_rotate_in(db, t->rt_presented, t->rt_next,
+	    t->rt_next_id8, t->rt_ctx->cfg->refresh_ttl, t->rt_remote,
+	    &t->rt_res, &t->rt_fam, &t->rt_rexp, &left)) != KG_OK)
+		return r;
+	/* Reuse (the family revoked) and invalid tokens commit as they are. */
+	if (t->rt_res != KG_ROTATE_OK)
+		return KG_OK;
+	/*
+	 * Capped like at sign-in: never past the family's session_max_age
+	 * (the family's time left, not the new refresh token's: SPEC 5).
+	 */
+	return sign_access(t->rt_ctx, t->rt_fam.sf_ns, t->rt_fam.sf_subject,
+	    t->rt_fam.sf_track, track_scope(t->rt_ctx->cfg, t->rt_fam.sf_track),
+	    t->rt_fam.sf_id, left, &t->rt_at, &t->rt_ttl, &exp);
+}
 
 static enum kg_err
 refresh_rotation(struct kg_ctx *ctx, const struct kg_request *req,
     const char *token, struct kg_response *resp)
 {
-	struct kg_session_family fam;
-	struct kg_buf		 at = KG_BUF_INIT;
+	struct refresh_txn	 t;
 	char			 next[KG_TOKEN_MAX], id8[KG_TOKEN_ID_LEN + 1];
-	enum kg_rotate		 res = KG_ROTATE_INVALID;
-	long			 rexp = 0, ttl = 0;
-	int64_t			 exp;
 	enum kg_err		 r;
 	int			 i;
 
 	memset(next, 0, sizeof(next));
+	memset(&t, 0, sizeof(t));
+	t.rt_ctx = ctx;
+	t.rt_presented = token;
+	t.rt_next = next;
+	t.rt_next_id8 = id8;
+	t.rt_remote = req->remote_addr;
+	t.rt_res = KG_ROTATE_INVALID;
 	/* A malformed token is refused without any query (SPEC 3). */
 	if (!is_refresh(ctx->cfg, token)) {
 		kg_resp_error(resp, 401, "invalid_refresh_token",
@@ -269,44 +331,113 @@ refresh_rotation(struct kg_ctx *ctx, const struct kg_request *req,
 		if ((r = kg_token_mint(ctx->cfg->token_prefix, "rt", next,
 		    id8)) != KG_OK)
 			goto out;
-		r = kg_store_refresh_rotate(ctx->db, token, next, id8,
-		    ctx->cfg->refresh_ttl, req->remote_addr, &res, &fam, &rexp);
+		r = kg_db_txn(ctx->db, refresh_txn_fn, &t);
 	}
 	if (r != KG_OK)
 		goto out;
-	if (res == KG_ROTATE_REUSED) {
+	if (t.rt_res == KG_ROTATE_REUSED) {
 		kg_log_warn("refresh token reuse: family %.8s revoked",
-		    fam.sf_id);
+		    t.rt_fam.sf_id);
 		kg_resp_error(resp, 401, "refresh_token_reused",
 		    "The refresh token was already used; the session is "
 		    "revoked.");
 		goto out;
 	}
-	if (res != KG_ROTATE_OK) {
+	if (t.rt_res != KG_ROTATE_OK) {
 		kg_resp_error(resp, 401, "invalid_refresh_token",
 		    "The refresh token is not valid.");
 		goto out;
 	}
-	/* Capped like at sign-in: never past the new refresh token (and so
-	 * never past the family's session_max_age). */
-	if ((r = sign_access(ctx, fam.sf_ns, fam.sf_subject, fam.sf_track,
-	    track_scope(ctx->cfg, fam.sf_track), fam.sf_id, rexp, &at, &ttl,
-	    &exp)) != KG_OK)
-		goto out;
 	json_begin(resp, 200);
 	resp->no_store = 1;
 	if ((r = kg_buf_puts(&resp->body, "{\"access_token\":\"")) != KG_OK ||
-	    (r = kg_buf_json_str(&resp->body, kg_buf_str(&at))) != KG_OK ||
+	    (r = kg_buf_json_str(&resp->body, kg_buf_str(&t.rt_at))) != KG_OK ||
 	    (r = kg_buf_printf(&resp->body, "\",\"token_type\":\"Bearer\","
-	    "\"expires_in\":%ld,\"refresh_token\":\"", ttl)) != KG_OK ||
+	    "\"expires_in\":%ld,\"refresh_token\":\"", t.rt_ttl)) != KG_OK ||
 	    (r = kg_buf_json_str(&resp->body, next)) != KG_OK ||
 	    (r = kg_buf_printf(&resp->body, "\",\"refresh_expires_in\":%ld}",
-	    rexp)) != KG_OK)
+	    t.rt_rexp)) != KG_OK)
 		goto out;
 out:
 	OPENSSL_cleanse(next, sizeof(next));
-	kg_buf_free(&at);
+	kg_buf_free(&t.rt_at);
 	return r;
+}
+
+/* What access-token rotation decided inside its transaction. */
+enum access_outcome {
+	AO_OK = 0,	/* rotated: at_at holds the new token */
+	AO_ENDED,	/* the family is revoked or past session_max_age */
+	AO_REMOVED,	/* the subject left the namespace: family revoked now */
+	AO_REVOKED,	/* a concurrent rotation revoked the jti first */
+	AO__MAX
+};
+
+struct access_txn {
+	struct kg_ctx			*at_ctx;
+	const struct kg_principal	*at_pr;
+	enum access_outcome		 at_out;
+	struct kg_buf			 at_at;
+	long				 at_ttl;
+	int				 at_track;	/* of the new token */
+};
+
+/*
+ * Family check (time left and the member's current track, one query),
+ * the old jti's revocation and the signing, all or nothing: a signing
+ * failure rolls the revocation back.  Safe to re-run (kg_db_txn).
+ */
+static enum kg_err
+access_txn_fn(struct kg_db *db, void *arg)
+{
+	struct access_txn		*t = arg;
+	const struct kg_principal	*pr = t->at_pr;
+	const char			*scope = pr->pr_scopes;
+	long				 left = 0;
+	int64_t				 exp;
+	int				 cur = 0, inserted = 0;
+	enum kg_err			 r;
+
+	kg_buf_reset(&t->at_at);
+	t->at_ttl = 0;
+	t->at_out = AO__MAX;
+	t->at_track = pr->pr_track;
+	r = kg_store_family_left(db, pr->pr_sid, &left, &cur);
+	if (r == KG_ERR_NOT_FOUND) {
+		t->at_out = AO_ENDED;
+		return KG_OK;
+	}
+	if (r != KG_OK)
+		return r;
+	if (cur < 1) {
+		/* As refresh-token rotation does: the session ends here. */
+		t->at_out = AO_REMOVED;
+		return kg_store_family_revoke(db, pr->pr_sid, "member_removed");
+	}
+	/*
+	 * SPEC 5 says "same subject/namespace/track", but a rotation never
+	 * keeps a privilege the member has lost, nor grants one: the new
+	 * token carries min(token's track, current track), and after a
+	 * demotion the current track's scopes.  (A promotion takes effect
+	 * at the next sign-in.)
+	 */
+	if (cur < pr->pr_track) {
+		t->at_track = cur;
+		scope = track_scope(t->at_ctx->cfg, cur);
+	}
+	/* The insert decides a race between two rotations of one token. */
+	if ((r = revoke_jti(db, pr, "refresh", &inserted)) != KG_OK)
+		return r;
+	if (!inserted) {
+		t->at_out = AO_REVOKED;
+		return KG_OK;
+	}
+	/* The new token ends with its family at the latest. */
+	if ((r = sign_access(t->at_ctx, pr->pr_ns, pr->pr_subject, t->at_track,
+	    scope, pr->pr_sid, left, &t->at_at, &t->at_ttl, &exp)) != KG_OK)
+		return r;
+	t->at_out = AO_OK;
+	return KG_OK;
 }
 
 static enum kg_err
@@ -314,12 +445,10 @@ access_rotation(struct kg_ctx *ctx, const struct kg_request *req,
     struct kg_response *resp)
 {
 	struct kg_principal	 pr;
-	struct kg_buf		 at = KG_BUF_INIT;
-	long			 ttl = 0, left = 0;
-	int64_t			 exp;
-	int			 inserted = 0;
+	struct access_txn	 t;
 	enum kg_err		 r = KG_OK;
 
+	memset(&t, 0, sizeof(t));
 	switch (kg_authn(ctx, req, &pr, resp)) {
 	case KG_AUTHN_REFUSED:
 		goto out;
@@ -336,42 +465,50 @@ access_rotation(struct kg_ctx *ctx, const struct kg_request *req,
 		goto out;
 	}
 	/*
-	 * A session's access tokens cannot carry it past session_max_age
-	 * either: the new token ends with its family at the latest.
+	 * Without a session family nothing bounds the chain (no
+	 * session_max_age, no membership check): such a token (e.g. one
+	 * minted from an API key) is not rotated; its holder gets a new
+	 * one from where it got this one.
 	 */
-	if (pr.pr_sid[0] != '\0') {
-		r = kg_store_family_left(ctx->db, pr.pr_sid, &left);
-		if (r == KG_ERR_NOT_FOUND) {
-			kg_resp_error(resp, 401, "invalid_token",
-			    "The session has ended; sign in again.");
-			r = KG_OK;
-			goto out;
-		}
-		if (r != KG_OK)
-			goto out;
-	}
-	/* The insert decides a race between two rotations of one token. */
-	if ((r = revoke_jti(ctx, &pr, "refresh", &inserted)) != KG_OK)
+	if (pr.pr_sid[0] == '\0') {
+		kg_resp_error(resp, 401, "invalid_token",
+		    "This access token has no session and cannot be rotated.");
 		goto out;
-	if (!inserted) {
+	}
+	t.at_ctx = ctx;
+	t.at_pr = &pr;
+	if ((r = kg_db_txn(ctx->db, access_txn_fn, &t)) != KG_OK)
+		goto out;
+	switch (t.at_out) {
+	case AO_OK:
+		break;
+	case AO_REMOVED:
+		session_audit(ctx, req, pr.pr_ns, pr.pr_subject,
+		    "token_refresh", pr.pr_sid, "denied");
+		/* FALLTHROUGH */
+	case AO_ENDED:
+		kg_resp_error(resp, 401, "invalid_token",
+		    "The session has ended; sign in again.");
+		goto out;
+	case AO_REVOKED:
 		kg_resp_error(resp, 401, "token_revoked",
 		    "The access token has been revoked.");
 		goto out;
-	}
-	if ((r = sign_access(ctx, pr.pr_ns, pr.pr_subject, pr.pr_track,
-	    pr.pr_scopes, pr.pr_sid, left, &at, &ttl, &exp)) != KG_OK)
+	case AO__MAX:
+		r = KG_ERR_INTERNAL;
 		goto out;
+	}
 	json_begin(resp, 200);
 	resp->no_store = 1;
 	if ((r = kg_buf_puts(&resp->body, "{\"access_token\":\"")) != KG_OK ||
-	    (r = kg_buf_json_str(&resp->body, kg_buf_str(&at))) != KG_OK ||
+	    (r = kg_buf_json_str(&resp->body, kg_buf_str(&t.at_at))) != KG_OK ||
 	    (r = kg_buf_printf(&resp->body, "\",\"token_type\":\"Bearer\","
-	    "\"expires_in\":%ld}", ttl)) != KG_OK)
+	    "\"expires_in\":%ld}", t.at_ttl)) != KG_OK)
 		goto out;
 	session_audit(ctx, req, pr.pr_ns, pr.pr_subject, "token_refresh",
-	    pr.pr_sid[0] != '\0' ? pr.pr_sid : NULL);
+	    pr.pr_sid, "ok");
 out:
-	kg_buf_free(&at);
+	kg_buf_free(&t.at_at);
 	return r;
 }
 
@@ -499,20 +636,21 @@ kg_session_logout(struct kg_ctx *ctx, const struct kg_request *req,
 		if (r != KG_OK)
 			return r;
 		session_audit(ctx, req, fam.sf_ns, fam.sf_subject, "logout",
-		    fam.sf_id);
+		    fam.sf_id, "ok");
 	}
 	if (tok != NULL) {
-		if ((r = revoke_jti(ctx, &pr, "logout", NULL)) != KG_OK)
+		if ((r = revoke_jti(ctx->db, &pr, "logout", NULL)) != KG_OK)
 			return r;
 		if (all) {
 			if ((r = kg_store_subject_logout(ctx->db, pr.pr_ns,
 			    pr.pr_subject, NULL)) != KG_OK)
 				return r;
 			session_audit(ctx, req, pr.pr_ns, pr.pr_subject,
-			    "logout_all", NULL);
+			    "logout_all", NULL, "ok");
 		} else
 			session_audit(ctx, req, pr.pr_ns, pr.pr_subject,
-			    "logout", pr.pr_sid[0] != '\0' ? pr.pr_sid : NULL);
+			    "logout", pr.pr_sid[0] != '\0' ? pr.pr_sid : NULL,
+			    "ok");
 	}
 	return status_ok(resp);
 }
@@ -582,7 +720,7 @@ kg_session_revoke(struct kg_ctx *ctx, const struct kg_request *req,
 	} else if (is_jwt(tok)) {
 		r = kg_session_jwt_check(ctx, tok, strlen(tok), &pr, &revoked);
 		if (r == KG_OK && !revoked)
-			r = revoke_jti(ctx, &pr, "revoke", NULL);
+			r = revoke_jti(ctx->db, &pr, "revoke", NULL);
 		if (r == KG_ERR_INVALID)
 			r = KG_OK;
 	}

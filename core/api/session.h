@@ -26,7 +26,8 @@ struct kg_session_tokens {
  * subject (a lower-case wallet) in namespace ns (id ns_id) at track, its
  * first refresh token (only its SHA-256 stored), and signs an access token
  * with a fresh jti.  TTLs follow SPEC 5 (access: min(access_ttl, track
- * ceiling); refresh: refresh_ttl, never past session_max_age).  The caller
+ * ceiling), never past the family's session_max_age; refresh:
+ * refresh_ttl, never past session_max_age either).  The caller
  * frees st_access with kg_buf_free and wipes st_refresh.  out must be
  * zeroed before the first call; calling again with the same out (a
  * retried transaction) replaces its contents without leaking.  Returns
@@ -57,7 +58,11 @@ long		kg_session_access_ttl(const struct kg_config *, int track);
 enum kg_err	kg_session_jwt_check(struct kg_ctx *, const char *token,
 		    size_t len, struct kg_principal *pr, int *revoked);
 
-/* POST /v1/auth/refresh (public): refresh-token or access-token rotation. */
+/*
+ * POST /v1/auth/refresh (public): refresh-token or access-token rotation.
+ * Either way the new access token is signed inside the transaction that
+ * consumes the old credential: a signing failure (500) consumes nothing.
+ */
 enum kg_err	kg_session_refresh(struct kg_ctx *, const struct kg_request *,
 		    const struct kg_params *, const struct kg_principal *,
 		    struct kg_response *);

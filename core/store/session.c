@@ -26,9 +26,15 @@ static struct kg_sql S_REFRESH_INSERT = KG_SQL("refresh_insert",
     "LEAST(UTC_TIMESTAMP(6) + INTERVAL ? SECOND, expires_at) "
     "FROM session_families WHERE id = ?", 0);
 
+/*
+ * The new token's lifetime and its family's (at least 1 s: the family was
+ * live when the token went in): access tokens are capped by the latter.
+ */
 static struct kg_sql S_REFRESH_TTL = KG_SQL("refresh_ttl",
     "SELECT GREATEST(0, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), "
-    "expires_at)) FROM refresh_tokens WHERE id = ?", KG_SQL_IDEMPOTENT);
+    "rt.expires_at)), GREATEST(1, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), "
+    "f.expires_at)) FROM refresh_tokens rt JOIN session_families f "
+    "ON f.id = rt.family_id WHERE rt.id = ?", KG_SQL_IDEMPOTENT);
 
 /* The atomic consumption: unused, unexpired, and its family live. */
 static struct kg_sql S_REFRESH_CONSUME = KG_SQL("refresh_consume",
@@ -63,10 +69,16 @@ static struct kg_sql S_FAMILY_REVOKE = KG_SQL("session_family_revoke",
     "UPDATE session_families SET revoked_at = UTC_TIMESTAMP(6), "
     "revoked_reason = ? WHERE id = ? AND revoked_at IS NULL", 0);
 
+/*
+ * A live family's time left and its subject's current track in the
+ * namespace (0: no longer a member), for access-token rotation.
+ */
 static struct kg_sql S_FAMILY_LEFT = KG_SQL("session_family_left",
     "SELECT GREATEST(1, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), "
-    "expires_at)) FROM session_families WHERE id = ? AND revoked_at IS NULL "
-    "AND expires_at > UTC_TIMESTAMP(6)", KG_SQL_IDEMPOTENT);
+    "f.expires_at)), COALESCE(m.track, 0) FROM session_families f "
+    "LEFT JOIN members m ON m.namespace_id = f.namespace_id "
+    "AND m.wallet = f.subject WHERE f.id = ? AND f.revoked_at IS NULL "
+    "AND f.expires_at > UTC_TIMESTAMP(6)", KG_SQL_IDEMPOTENT);
 
 static struct kg_sql S_FAMILY_BY_REFRESH = KG_SQL("session_family_by_refresh",
     "SELECT f.id, f.namespace_id, n.name, f.subject, f.track "
@@ -149,18 +161,29 @@ kg_store_family_create(struct kg_db *db, uint64_t ns_id, const char *subject,
 	return r;
 }
 
+/* Two seconds counts: the refresh token's and its family's. */
+struct ttl_pair {
+	long	tp_token;
+	long	tp_family;
+};
+
 static enum kg_err
-long_row(const struct kg_db_row *row, void *arg)
+ttl_row(const struct kg_db_row *row, void *arg)
 {
-	*(long *)arg = (long)kg_db_row_int(row, 0);
+	struct ttl_pair	*tp = arg;
+
+	tp->tp_token = (long)kg_db_row_int(row, 0);
+	tp->tp_family = (long)kg_db_row_int(row, 1);
 	return KG_OK;
 }
 
-/* Inserts and reports the new row's id and lifetime. */
+/* Inserts and reports the new row's id, its lifetime and its family's. */
 static enum kg_err
 refresh_insert(struct kg_db *db, const char *sid, const char *token,
-    const char *id8, long ttl, unsigned long long *id, long *expires_in)
+    const char *id8, long ttl, unsigned long long *id, long *expires_in,
+    long *family_left)
 {
+	struct ttl_pair		 tp = { 0, 0 };
 	unsigned char		 h[32];
 	unsigned long long	 n = 0;
 	enum kg_err		 r;
@@ -183,9 +206,13 @@ refresh_insert(struct kg_db *db, const char *sid, const char *token,
 	{
 		struct kg_db_param p[] = { KG_P_INT(*id) };
 
-		r = kg_db_query_one(db, &S_REFRESH_TTL, KG_DB_ARGS(p),
-		    long_row, expires_in);
+		if ((r = kg_db_query_one(db, &S_REFRESH_TTL, KG_DB_ARGS(p),
+		    ttl_row, &tp)) != KG_OK)
+			goto out;
 	}
+	*expires_in = tp.tp_token;
+	if (family_left != NULL)
+		*family_left = tp.tp_family;
 out:
 	OPENSSL_cleanse(h, sizeof(h));
 	return r;
@@ -193,11 +220,12 @@ out:
 
 enum kg_err
 kg_store_refresh_insert(struct kg_db *db, const char *sid, const char *token,
-    const char *id8, long ttl, long *expires_in)
+    const char *id8, long ttl, long *expires_in, long *family_left)
 {
 	unsigned long long	id;
 
-	return refresh_insert(db, sid, token, id8, ttl, &id, expires_in);
+	return refresh_insert(db, sid, token, id8, ttl, &id, expires_in,
+	    family_left);
 }
 
 struct refresh_state {
@@ -247,6 +275,7 @@ struct rotate_arg {
 	enum kg_rotate			 ra_res;
 	struct kg_session_family	*ra_fam;
 	long				 ra_expires_in;
+	long				 ra_family_left;
 };
 
 static enum kg_err
@@ -280,7 +309,7 @@ rotate_txn(struct kg_db *db, void *arg)
 
 	/* kg_db_txn may run us again: start from nothing each time. */
 	ra->ra_res = KG_ROTATE_INVALID;
-	ra->ra_expires_in = 0;
+	ra->ra_expires_in = ra->ra_family_left = 0;
 	memset(&st, 0, sizeof(st));
 	st.rs_fam = ra->ra_fam;
 	if ((r = kg_store_token_hash(ra->ra_presented, h)) != KG_OK)
@@ -332,7 +361,8 @@ rotate_txn(struct kg_db *db, void *arg)
 		goto out;
 	}
 	if ((r = refresh_insert(db, ra->ra_fam->sf_id, ra->ra_next,
-	    ra->ra_next_id8, ra->ra_ttl, &next_id, &ra->ra_expires_in)) != KG_OK)
+	    ra->ra_next_id8, ra->ra_ttl, &next_id, &ra->ra_expires_in,
+	    &ra->ra_family_left)) != KG_OK)
 		goto out;
 	{
 		struct kg_db_param p[] = { KG_P_INT(next_id),
@@ -353,9 +383,10 @@ out:
 }
 
 enum kg_err
-kg_store_refresh_rotate(struct kg_db *db, const char *presented,
+kg_store_refresh_rotate_in(struct kg_db *db, const char *presented,
     const char *next, const char *next_id8, long ttl, const char *remote_addr,
-    enum kg_rotate *res, struct kg_session_family *fam, long *expires_in)
+    enum kg_rotate *res, struct kg_session_family *fam, long *expires_in,
+    long *family_left)
 {
 	struct rotate_arg	ra;
 	enum kg_err		r;
@@ -370,13 +401,55 @@ kg_store_refresh_rotate(struct kg_db *db, const char *presented,
 	memset(fam, 0, sizeof(*fam));
 	*res = KG_ROTATE_INVALID;
 	*expires_in = 0;
-	if ((r = kg_db_txn(db, rotate_txn, &ra)) != KG_OK)
+	if (family_left != NULL)
+		*family_left = 0;
+	if ((r = rotate_txn(db, &ra)) != KG_OK)
 		return r;
 	*res = ra.ra_res;
 	*expires_in = ra.ra_expires_in;
+	if (family_left != NULL)
+		*family_left = ra.ra_family_left;
 	if (ra.ra_res == KG_ROTATE_INVALID)
 		memset(fam, 0, sizeof(*fam));
 	return KG_OK;
+}
+
+struct rotate_own {
+	const char			*ro_presented;
+	const char			*ro_next;
+	const char			*ro_next_id8;
+	long				 ro_ttl;
+	const char			*ro_remote;
+	enum kg_rotate			*ro_res;
+	struct kg_session_family	*ro_fam;
+	long				*ro_expires_in;
+};
+
+static enum kg_err
+rotate_own_txn(struct kg_db *db, void *arg)
+{
+	struct rotate_own	*ro = arg;
+
+	return kg_store_refresh_rotate_in(db, ro->ro_presented, ro->ro_next,
+	    ro->ro_next_id8, ro->ro_ttl, ro->ro_remote, ro->ro_res, ro->ro_fam,
+	    ro->ro_expires_in, NULL);
+}
+
+enum kg_err
+kg_store_refresh_rotate(struct kg_db *db, const char *presented,
+    const char *next, const char *next_id8, long ttl, const char *remote_addr,
+    enum kg_rotate *res, struct kg_session_family *fam, long *expires_in)
+{
+	struct rotate_own	ro = { presented, next, next_id8, ttl,
+	    remote_addr, res, fam, expires_in };
+	enum kg_err		r;
+
+	if ((r = kg_db_txn(db, rotate_own_txn, &ro)) != KG_OK) {
+		*res = KG_ROTATE_INVALID;
+		*expires_in = 0;
+		memset(fam, 0, sizeof(*fam));
+	}
+	return r;
 }
 
 static enum kg_err
@@ -419,14 +492,39 @@ kg_store_family_revoke(struct kg_db *db, const char *sid, const char *reason)
 	return kg_db_exec(db, &S_FAMILY_REVOKE, KG_DB_ARGS(p), NULL);
 }
 
-enum kg_err
-kg_store_family_left(struct kg_db *db, const char *sid, long *seconds)
+struct family_left {
+	long	fl_seconds;
+	int	fl_track;
+};
+
+static enum kg_err
+left_row(const struct kg_db_row *row, void *arg)
 {
-	struct kg_db_param p[] = { KG_P_TEXT(sid) };
+	struct family_left	*fl = arg;
+
+	fl->fl_seconds = (long)kg_db_row_int(row, 0);
+	fl->fl_track = (int)kg_db_row_int(row, 1);
+	return KG_OK;
+}
+
+enum kg_err
+kg_store_family_left(struct kg_db *db, const char *sid, long *seconds,
+    int *track)
+{
+	struct kg_db_param	p[] = { KG_P_TEXT(sid) };
+	struct family_left	fl = { 0, 0 };
+	enum kg_err		r;
 
 	*seconds = 0;
-	return kg_db_query_one(db, &S_FAMILY_LEFT, KG_DB_ARGS(p), long_row,
-	    seconds);
+	if (track != NULL)
+		*track = 0;
+	if ((r = kg_db_query_one(db, &S_FAMILY_LEFT, KG_DB_ARGS(p), left_row,
+	    &fl)) != KG_OK)
+		return r;
+	*seconds = fl.fl_seconds;
+	if (track != NULL)
+		*track = fl.fl_track;
+	return KG_OK;
 }
 
 enum kg_err

@@ -55,13 +55,15 @@ enum kg_err	kg_store_family_create(struct kg_db *, uint64_t ns_id,
 /*
  * Stores refresh token (plaintext, hashed here; id8 its id) in family
  * sid, expiring at min(now + ttl, the family's expiry); *expires_in gets
- * the seconds it has left (0 or more).  Returns KG_OK; KG_ERR_NOT_FOUND
+ * the seconds it has left (0 or more) and *family_left (may be NULL) the
+ * family's (at least 1), which is what caps an access token of the
+ * family (SPEC 5: session_max_age).  Returns KG_OK; KG_ERR_NOT_FOUND
  * when the family does not exist; KG_ERR_CONFLICT when id8 or the hash
  * is already taken (mint again); or a KG_ERR_DB* status.
  */
 enum kg_err	kg_store_refresh_insert(struct kg_db *, const char *sid,
 		    const char *token, const char *id8, long ttl,
-		    long *expires_in);
+		    long *expires_in, long *family_left);
 
 /*
  * Rotation, in one transaction of its own: consumes presented atomically
@@ -85,6 +87,20 @@ enum kg_err	kg_store_refresh_rotate(struct kg_db *, const char *presented,
 		    struct kg_session_family *fam, long *expires_in);
 
 /*
+ * kg_store_refresh_rotate inside the caller's transaction (so the caller
+ * can sign the access token before it commits, and roll everything back
+ * when that fails).  Also *family_left (may be NULL): on KG_ROTATE_OK the
+ * seconds the family has left, as kg_store_refresh_insert.  The caller
+ * must commit on KG_OK whatever *res (a reuse revokes the family), and
+ * roll back on any other status (KG_ERR_CONFLICT: mint again).
+ */
+enum kg_err	kg_store_refresh_rotate_in(struct kg_db *,
+		    const char *presented, const char *next,
+		    const char *next_id8, long ttl, const char *remote_addr,
+		    enum kg_rotate *res, struct kg_session_family *fam,
+		    long *expires_in, long *family_left);
+
+/*
  * Revokes the family of refresh token (any state) with reason; already
  * revoked stays as it was.  *fam is filled when found (fam may be NULL).
  * Returns KG_OK, KG_ERR_NOT_FOUND for an unknown token, or KG_ERR_DB*.
@@ -102,11 +118,14 @@ enum kg_err	kg_store_family_revoke(struct kg_db *, const char *sid,
 
 /*
  * Seconds family sid has left before session_max_age (at least 1) into
- * *seconds.  Returns KG_OK; KG_ERR_NOT_FOUND when the family is unknown,
+ * *seconds, and into *track (may be NULL) its subject's current track in
+ * the family's namespace (members), 0 when the subject is no longer a
+ * member: one query, so access-token rotation sees removals and
+ * demotions.  Returns KG_OK; KG_ERR_NOT_FOUND when the family is unknown,
  * revoked or past its maximum age; or KG_ERR_DB*.
  */
 enum kg_err	kg_store_family_left(struct kg_db *, const char *sid,
-		    long *seconds);
+		    long *seconds, int *track);
 
 /* One access token to put on the revocation list. */
 struct kg_jti_revocation {

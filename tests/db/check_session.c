@@ -6,6 +6,7 @@
  * second resolution, failing closed without a database; then the
  * handlers through kg_dispatch (refresh, logout, revoke, whoami, jwks).
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "core/api/ctx.h"
 #include "core/api/router.h"
 #include "core/api/session.h"
+#include "core/crypto/jwt.h"
 #include "core/crypto/token.h"
 #include "core/store/db.h"
 #include "core/store/session.h"
@@ -80,8 +82,8 @@ new_family(struct kg_db *db, unsigned long long ns_id, const char *subject,
 	ck_assert_int_eq(kg_store_family_create(db, ns_id, subject, 2, 3600,
 	    sid), KG_OK);
 	mint(tok, id8);
-	ck_assert_int_eq(kg_store_refresh_insert(db, sid, tok, id8, 600, &exp),
-	    KG_OK);
+	ck_assert_int_eq(kg_store_refresh_insert(db, sid, tok, id8, 600, &exp,
+	    NULL), KG_OK);
 	ck_assert(exp >= 598 && exp <= 600);
 }
 
@@ -128,7 +130,7 @@ START_TEST(family_and_refresh_hash_only)
 	char			sid[KG_SESSION_SID_LEN + 1], tok[KG_TOKEN_MAX];
 	char			tok2[KG_TOKEN_MAX], id8[KG_TOKEN_ID_LEN + 1];
 	unsigned long long	ns;
-	long			exp = -1;
+	long			exp = -1, left = -1;
 	size_t			i;
 
 	kg_test_db_config(&cfg);
@@ -157,13 +159,20 @@ START_TEST(family_and_refresh_hash_only)
 		    "UTC_TIMESTAMP(6) + INTERVAL 100 SECOND");
 		mysql_close(m);
 	}
-	ck_assert_int_eq(kg_store_refresh_insert(db, sid, tok2, id8, 600, &exp),
-	    KG_OK);
+	ck_assert_int_eq(kg_store_refresh_insert(db, sid, tok2, id8, 600, &exp,
+	    &left), KG_OK);
 	ck_assert(exp >= 98 && exp <= 100);
+	ck_assert(left >= 98 && left <= 100);
+	/* A short refresh_ttl: the family's time left is reported apart. */
+	mint(tok2, id8);
+	ck_assert_int_eq(kg_store_refresh_insert(db, sid, tok2, id8, 10, &exp,
+	    &left), KG_OK);
+	ck_assert(exp >= 8 && exp <= 10);
+	ck_assert(left >= 98 && left <= 100);
 	/* Unknown family. */
 	mint(tok2, id8);
 	ck_assert_int_eq(kg_store_refresh_insert(db,
-	    "0123456789abcdef0123456789abcdef", tok2, id8, 600, &exp),
+	    "0123456789abcdef0123456789abcdef", tok2, id8, 600, &exp, NULL),
 	    KG_ERR_NOT_FOUND);
 	kg_db_close(db);
 	kg_test_db_teardown(&cfg);
@@ -685,6 +694,14 @@ START_TEST(http_access_rotation_and_logout)
 
 	/* Track 4's ceiling (60 min by default) is above access_ttl. */
 	hcfg.track_ttl[3] = 600;
+	/* Rotation follows the membership: make WALLET a track-4 member. */
+	{
+		MYSQL	*m = kg_test_conn(&hcfg);
+
+		kg_test_sql(m, "UPDATE members SET track = 4 WHERE wallet = "
+		    "'%s'", WALLET);
+		mysql_close(m);
+	}
 	start(WALLET, 4, at, sizeof(at), rt, &ttl);
 	ck_assert_int_eq(ttl, 600);
 	ck_assert_int_eq(kg_session_access_ttl(&hcfg, 1), hcfg.access_ttl);
@@ -937,6 +954,274 @@ START_TEST(http_refresh_rate_limited)
 }
 END_TEST
 
+/*
+ * An access token signed with the worker's key but not minted by a
+ * session: sid "" is what future key-derived tokens carry.
+ */
+static void
+craft(const char *subject, const char *sid, int track, const char *scope,
+    int64_t iat, int64_t exp, char *out, size_t len)
+{
+	struct kg_jwt_claims	c;
+	struct kg_buf		b = KG_BUF_INIT;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.jc_sub, sizeof(c.jc_sub), "%s", subject);
+	snprintf(c.jc_ns, sizeof(c.jc_ns), "acme");
+	snprintf(c.jc_scope, sizeof(c.jc_scope), "%s", scope);
+	snprintf(c.jc_sid, sizeof(c.jc_sid), "%s", sid);
+	c.jc_track = track;
+	ck_assert_int_eq(kg_jwt_new_jti(c.jc_jti), KG_OK);
+	c.jc_iat = c.jc_nbf = iat;
+	c.jc_exp = exp;
+	ck_assert_int_eq(kg_jwt_sign(hctx.jwt, &c, &b), KG_OK);
+	ck_assert_uint_lt(strlen(kg_buf_str(&b)), len);
+	snprintf(out, len, "%s", kg_buf_str(&b));
+	kg_buf_free(&b);
+}
+
+/* H1: a rotation never outlives the membership, nor keeps a lost track. */
+START_TEST(http_access_rotation_follows_membership)
+{
+	char	at[4096], rt[KG_TOKEN_MAX], auth[4200], at2[4096], v[64];
+	char	body[256];
+	MYSQL	*m = kg_test_conn(&hcfg);
+
+	kg_test_sql(m, "UPDATE members SET track = 3 WHERE wallet = '%s'",
+	    WALLET);
+	/* Removed: the family is revoked, the rotation refused. */
+	start(WALLET, 3, at, sizeof(at), rt, NULL);
+	kg_test_sql(m, "DELETE FROM members WHERE wallet = '%s'", WALLET);
+	bearer(auth, sizeof(auth), at);
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
+	    401);
+	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "session_families WHERE subject = '%s' AND revoked_reason = "
+	    "'member_removed'", WALLET), 1);
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "audit_events WHERE action = 'token_refresh' AND outcome = "
+	    "'denied'"), 1);
+	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
+	ck_assert_str_eq(error_code(), "token_revoked");
+	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
+	    body), 401);
+	ck_assert_str_eq(error_code(), "invalid_refresh_token");
+
+	/* Demoted 3 -> 1: the new token has track 1 and track 1's scopes. */
+	kg_test_sql(m, "INSERT INTO members (namespace_id, wallet, track, "
+	    "created_at, updated_at) VALUES (%llu, '%s', 3, UTC_TIMESTAMP(6), "
+	    "UTC_TIMESTAMP(6))", hns, WALLET);
+	start(WALLET, 3, at, sizeof(at), rt, NULL);
+	kg_test_sql(m, "UPDATE members SET track = 1 WHERE wallet = '%s'",
+	    WALLET);
+	bearer(auth, sizeof(auth), at);
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
+	    200);
+	member("access_token", at2, sizeof(at2));
+	bearer(auth, sizeof(auth), at2);
+	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
+	ck_assert_str_eq(member("track", v, sizeof(v)), "1");
+	ck_assert_msg(strstr(kg_buf_str(&hresp.body),
+	    "\"scopes\":[\"projects:read\"]") != NULL, "%s",
+	    kg_buf_str(&hresp.body));
+	/* Promoted back: never escalated by a rotation (next sign-in). */
+	kg_test_sql(m, "UPDATE members SET track = 4 WHERE wallet = '%s'",
+	    WALLET);
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
+	    200);
+	member("access_token", at2, sizeof(at2));
+	bearer(auth, sizeof(auth), at2);
+	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
+	ck_assert_str_eq(member("track", v, sizeof(v)), "1");
+	mysql_close(m);
+}
+END_TEST
+
+/* H2: a token without a session family is not rotated. */
+START_TEST(http_access_rotation_needs_session)
+{
+	char	at[4096], auth[4200];
+	int64_t	now = (int64_t)time(NULL);
+
+	craft(WALLET, "", 2, "projects:read", now, now + 600, at, sizeof(at));
+	bearer(auth, sizeof(auth), at);
+	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
+	    401);
+	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_msg(strstr(kg_buf_str(&hresp.body), "cannot be rotated") !=
+	    NULL, "%s", kg_buf_str(&hresp.body));
+	/* Nothing was revoked: the token stays valid until its exp. */
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "jwt_revocations"), 0);
+	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
+}
+END_TEST
+
+/* Near the end of the JWT time range: any token signed now fails. */
+static void
+clock_end(struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(KG_JWT_TIME_MAX - 100);
+	ts->tv_nsec = 0;
+}
+
+/* M1: a signing failure consumes nothing; the client may retry. */
+START_TEST(http_signing_failure_rolls_back)
+{
+	char	at[4096], rt[KG_TOKEN_MAX], auth[4200], body[256], sid[64];
+	MYSQL	*m = kg_test_conn(&hcfg);
+	void	(*saved)(struct timespec *);
+
+	start(WALLET, 2, at, sizeof(at), rt, NULL);
+	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
+	saved = hctx.now;
+	hctx.now = clock_end;
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
+	    body), 500);
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "refresh_tokens WHERE used_at IS NOT NULL"), 0);
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "audit_events WHERE action = 'refresh'"), 0);
+	hctx.now = saved;
+	/* The retry is a rotation, not reuse. */
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
+	    body), 200);
+
+	/* Access-token rotation: the old jti is not revoked either. */
+	{
+		struct kg_principal	pr;
+		int			rev = 1;
+
+		ck_assert_int_eq(kg_session_jwt_check(&hctx, at, strlen(at),
+		    &pr, &rev), KG_OK);
+		ck_assert_int_eq(rev, 0);
+		snprintf(sid, sizeof(sid), "%s", pr.pr_sid);
+	}
+	craft(WALLET, sid, 2, "projects:read", KG_JWT_TIME_MAX - 200,
+	    KG_JWT_TIME_MAX, at, sizeof(at));
+	bearer(auth, sizeof(auth), at);
+	hctx.now = clock_end;
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
+	    500);
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "jwt_revocations"), 0);
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
+	    500);
+	hctx.now = saved;
+	mysql_close(m);
+}
+END_TEST
+
+/* M2: the family, not a short refresh_ttl, caps access tokens. */
+START_TEST(http_access_ttl_not_capped_by_refresh_ttl)
+{
+	char	at[4096], rt[KG_TOKEN_MAX], body[256], v[64];
+	long	ttl = 0;
+
+	hcfg.refresh_ttl = 60;
+	hcfg.access_ttl = 900;
+	ck_assert_int_ge(kg_session_access_ttl(&hcfg, 2), 900);
+	start(WALLET, 2, at, sizeof(at), rt, &ttl);
+	ck_assert_int_eq(ttl, 900);
+	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
+	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
+	    body), 200);
+	ck_assert_str_eq(member("expires_in", v, sizeof(v)), "900");
+	ck_assert_int_le(atol(member("refresh_expires_in", v, sizeof(v))), 60);
+}
+END_TEST
+
+START_TEST(http_whoami_after_logout_all)
+{
+	char	a1[4096], r1[KG_TOKEN_MAX], a2[4096], auth[4200];
+	int64_t	now = (int64_t)time(NULL);
+
+	start(WALLET, 1, a1, sizeof(a1), r1, NULL);
+	/* Without a family, only the subject's logout time can stop it. */
+	craft(WALLET, "", 1, "projects:read", now - 5, now + 600, a2,
+	    sizeof(a2));
+	bearer(auth, sizeof(auth), a2);
+	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
+	bearer(auth, sizeof(auth), a1);
+	ck_assert_int_eq(call("POST", "/v1/auth/logout", auth, KG_CT_JSON,
+	    "{\"all\":true}"), 200);
+	bearer(auth, sizeof(auth), a2);
+	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
+	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "jwt_revocations"), 1);
+}
+END_TEST
+
+START_TEST(http_revoke_bad_token_member)
+{
+	ck_assert_int_eq(call("POST", "/v1/auth/revoke", NULL, KG_CT_JSON,
+	    "{\"token\":123}"), 400);
+	ck_assert_str_eq(error_code(), "invalid_request");
+	ck_assert_int_eq(call("POST", "/v1/auth/revoke", NULL, KG_CT_JSON,
+	    "{\"token\":\"\"}"), 400);
+	ck_assert_str_eq(error_code(), "invalid_request");
+}
+END_TEST
+
+START_TEST(http_jwks_eddsa)
+{
+	char		 src[4096], path[] = "/tmp/kg-check-session-XXXXXX";
+	char		 buf[4096], at[4096], rt[KG_TOKEN_MAX], auth[4200];
+	const char	*schema = kg_test_schema_dir();
+	json_object	*doc, *keys, *k, *v;
+	FILE		*f;
+	size_t		 n;
+	int		 fd;
+
+	/* $top_srcdir/schema -> $top_srcdir/tests/vectors/jwt/... */
+	snprintf(src, sizeof(src), "%.*s/tests/vectors/jwt/ed25519-a.pem",
+	    (int)(strlen(schema) - strlen("/schema")), schema);
+	ck_assert_ptr_nonnull(f = fopen(src, "r"));
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	ck_assert_uint_gt(n, 0);
+	/* A private key file others can read is refused: 0600. */
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	ck_assert_int_eq(fchmod(fd, 0600), 0);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	close(fd);
+
+	kg_ctx_free(&hctx);
+	hcfg.jwt_alg = KG_JWT_EDDSA;
+	free(hcfg.jwt_key_file);
+	ck_assert_ptr_nonnull(hcfg.jwt_key_file = strdup(path));
+	ck_assert_int_eq(kg_ctx_init(&hctx, &hcfg), KG_OK);
+	unlink(path);
+
+	ck_assert_int_eq(call("GET", "/.well-known/jwks.json", NULL, NULL, NULL),
+	    200);
+	ck_assert_ptr_nonnull(doc = json_tokener_parse(kg_buf_str(&hresp.body)));
+	ck_assert(json_object_object_get_ex(doc, "keys", &keys));
+	ck_assert_uint_eq(json_object_array_length(keys), 1);
+	k = json_object_array_get_idx(keys, 0);
+	ck_assert(json_object_object_get_ex(k, "kty", &v));
+	ck_assert_str_eq(json_object_get_string(v), "OKP");
+	ck_assert(json_object_object_get_ex(k, "crv", &v));
+	ck_assert_str_eq(json_object_get_string(v), "Ed25519");
+	ck_assert(json_object_object_get_ex(k, "kid", &v));
+	/* RFC 7638 thumbprint, as in tests/vectors/jwt/eddsa.json. */
+	ck_assert_str_eq(json_object_get_string(v),
+	    "Q3Ia5Ltf8k0Ecr3agq5XOnfa2gHaouTZV0sTXcvg4Uc");
+	ck_assert_str_eq(json_object_get_string(v), kg_jwt_keys_kid(hctx.jwt, 0));
+	ck_assert(!json_object_object_get_ex(k, "d", &v));
+	json_object_put(doc);
+
+	/* And its tokens are the service's tokens. */
+	start(WALLET, 1, at, sizeof(at), rt, NULL);
+	bearer(auth, sizeof(auth), at);
+	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
+}
+END_TEST
+
 /* ------------------------------------------------------------ fail closed */
 
 START_TEST(db_unreachable_fails_closed)
@@ -1001,6 +1286,13 @@ session_suite(void)
 	tcase_add_test(th, http_expired_token_refused);
 	tcase_add_test(th, http_refresh_rate_limited);
 	tcase_add_test(th, db_unreachable_fails_closed);
+	tcase_add_test(th, http_access_rotation_follows_membership);
+	tcase_add_test(th, http_access_rotation_needs_session);
+	tcase_add_test(th, http_signing_failure_rolls_back);
+	tcase_add_test(th, http_access_ttl_not_capped_by_refresh_ttl);
+	tcase_add_test(th, http_whoami_after_logout_all);
+	tcase_add_test(th, http_revoke_bad_token_member);
+	tcase_add_test(th, http_jwks_eddsa);
 	suite_add_tcase(s, th);
 	return s;
 }
