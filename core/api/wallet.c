@@ -23,6 +23,8 @@
 #include "core/store/wallet.h"
 
 #define KG_SIWE_MESSAGE_MAX	4096	/* SPEC 4: at most 4 KiB */
+/* Length bound of string members at the JSON layer (see the tables). */
+#define KG_WALLET_STR_LOOSE	4096
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -117,11 +119,17 @@ pick_namespace(const struct kg_ctx *ctx, const struct kg_jval *v,
 
 enum { CH_WALLET, CH_NAMESPACE, CH_PURPOSE, CH_CHAIN_ID, CH__MAX };
 
+/*
+ * The JSON layer checks types only, with generous length bounds: the
+ * real rules of namespace, purpose and chain_id run after the rate
+ * buckets (SPEC 12) and answer with their own codes (SPEC 4).  chain_id
+ * is last on purpose: see kg_wallet_challenge.
+ */
 static const struct kg_jfield challenge_fields[] = {
-	{ "wallet",	KG_JT_STRING,	KG_JF_REQUIRED, 0, 128 },
-	{ "namespace",	KG_JT_STRING,	KG_JF_NULLABLE, 0, 256 },
-	{ "purpose",	KG_JT_STRING,	KG_JF_NULLABLE, 0, 1024 },
-	{ "chain_id",	KG_JT_INT,	KG_JF_NULLABLE, 0, INT64_MAX },
+	{ "wallet",	KG_JT_STRING,	KG_JF_REQUIRED, 0, KG_WALLET_STR_LOOSE },
+	{ "namespace",	KG_JT_STRING,	KG_JF_NULLABLE, 0, KG_WALLET_STR_LOOSE },
+	{ "purpose",	KG_JT_STRING,	KG_JF_NULLABLE, 0, KG_WALLET_STR_LOOSE },
+	{ "chain_id",	KG_JT_INT,	KG_JF_NULLABLE, INT64_MIN, INT64_MAX },
 	{ NULL,		KG_JT__MAX,	0, 0, 0 },
 };
 
@@ -146,11 +154,25 @@ kg_wallet_challenge(struct kg_ctx *ctx, const struct kg_request *req,
 	struct kg_buf		*b = &resp->body;
 	enum kg_err		 r = KG_ERR_INTERNAL;
 	size_t			 i;
-	int			 limited;
+	int			 limited, chain_bad = 0;
 
 	memset(&msg, 0, sizeof(msg));
 	st = kg_json_parse(&ctx->json, req->body, req->body_len,
 	    challenge_fields, v, &bad);
+	/*
+	 * chain_id of another JSON type ("1", 1.5, true) is invalid_chain_id
+	 * (SPEC 4), decided after the buckets like any other chain id.
+	 * kg_json_parse refuses unknown members first, then checks the
+	 * fields in table order and names a field by its table pointer; so
+	 * when it names chain_id, the last field, every other member was
+	 * known and every other field was filled.
+	 */
+	if (st == KG_JSON_BAD_FIELD &&
+	    bad == challenge_fields[CH_CHAIN_ID].jf_name) {
+		chain_bad = 1;
+		memset(&v[CH_CHAIN_ID], 0, sizeof(v[CH_CHAIN_ID]));
+		st = KG_JSON_OK;
+	}
 	if (st != KG_JSON_OK) {
 		json_refuse(resp, st, bad);
 		r = KG_OK;
@@ -173,9 +195,10 @@ kg_wallet_challenge(struct kg_ctx *ctx, const struct kg_request *req,
 		    "namespace must match ^[a-z0-9][a-z0-9._-]{0,62}$.");
 		goto out;
 	}
-	if (!v[CH_CHAIN_ID].jv_present) {
+	if (!chain_bad && !v[CH_CHAIN_ID].jv_present) {
 		chain_allowed(cfg, 0, &chain_id);
-	} else if (!chain_allowed(cfg, (uint64_t)v[CH_CHAIN_ID].jv_int, NULL)) {
+	} else if (chain_bad || v[CH_CHAIN_ID].jv_int < 1 ||
+	    !chain_allowed(cfg, (uint64_t)v[CH_CHAIN_ID].jv_int, NULL)) {
 		kg_resp_error(resp, 400, "invalid_chain_id",
 		    "chain_id is not one this service accepts.");
 		goto out;
@@ -259,24 +282,33 @@ kg_wallet_challenge(struct kg_ctx *ctx, const struct kg_request *req,
 enum { SB_WALLET, SB_NONCE, SB_SIGNATURE, SB_NAMESPACE, SB_MESSAGE, SB_NAME,
     SB__MAX };
 
+/*
+ * Types only at the JSON layer, as for the challenge: every length rule
+ * runs after the buckets with its own code (an over-long nonce cannot
+ * match a stored one: invalid_nonce; message over 4 KiB: invalid_message;
+ * name outside 1-255 bytes: invalid_request).  message may be as long as
+ * max_body; its 4 KiB rule is checked after the buckets.
+ */
 static const struct kg_jfield verify_fields[] = {
-	{ "wallet",	KG_JT_STRING,	KG_JF_REQUIRED, 0, 128 },
-	{ "nonce",	KG_JT_STRING,	KG_JF_REQUIRED, 1, 256 },
-	{ "signature",	KG_JT_STRING,	KG_JF_REQUIRED, 0, 256 },
-	{ "namespace",	KG_JT_STRING,	KG_JF_NULLABLE, 0, 256 },
-	{ "message",	KG_JT_STRING,	KG_JF_NULLABLE, 0, 65536 },
+	{ "wallet",	KG_JT_STRING,	KG_JF_REQUIRED, 0, KG_WALLET_STR_LOOSE },
+	{ "nonce",	KG_JT_STRING,	KG_JF_REQUIRED, 0, KG_WALLET_STR_LOOSE },
+	{ "signature",	KG_JT_STRING,	KG_JF_REQUIRED, 0, KG_WALLET_STR_LOOSE },
+	{ "namespace",	KG_JT_STRING,	KG_JF_NULLABLE, 0, KG_WALLET_STR_LOOSE },
+	{ "message",	KG_JT_STRING,	KG_JF_NULLABLE, 0, INT32_MAX },
 	{ NULL,		KG_JT__MAX,	0, 0, 0 },
 };
 
 static const struct kg_jfield app_fields[] = {
-	{ "wallet",	KG_JT_STRING,	KG_JF_REQUIRED, 0, 128 },
-	{ "nonce",	KG_JT_STRING,	KG_JF_REQUIRED, 1, 256 },
-	{ "signature",	KG_JT_STRING,	KG_JF_REQUIRED, 0, 256 },
-	{ "namespace",	KG_JT_STRING,	KG_JF_NULLABLE, 0, 256 },
-	{ "message",	KG_JT_STRING,	KG_JF_NULLABLE, 0, 65536 },
-	{ "name",	KG_JT_STRING,	KG_JF_REQUIRED, 1, 255 },
+	{ "wallet",	KG_JT_STRING,	KG_JF_REQUIRED, 0, KG_WALLET_STR_LOOSE },
+	{ "nonce",	KG_JT_STRING,	KG_JF_REQUIRED, 0, KG_WALLET_STR_LOOSE },
+	{ "signature",	KG_JT_STRING,	KG_JF_REQUIRED, 0, KG_WALLET_STR_LOOSE },
+	{ "namespace",	KG_JT_STRING,	KG_JF_NULLABLE, 0, KG_WALLET_STR_LOOSE },
+	{ "message",	KG_JT_STRING,	KG_JF_NULLABLE, 0, INT32_MAX },
+	{ "name",	KG_JT_STRING,	KG_JF_REQUIRED, 0, KG_WALLET_STR_LOOSE },
 	{ NULL,		KG_JT__MAX,	0, 0, 0 },
 };
+
+#define KG_APP_NAME_MAX	255	/* bytes, as before; the column holds it */
 
 /* What a checked signed body proved. */
 struct signed_body {
@@ -339,6 +371,12 @@ signed_body_check(struct kg_ctx *ctx, const struct kg_request *req,
 	if (!pick_namespace(ctx, &sb->sb_v[SB_NAMESPACE], &sb->sb_ns)) {
 		kg_resp_error(resp, 400, "invalid_namespace",
 		    "namespace must match ^[a-z0-9][a-z0-9._-]{0,62}$.");
+		return KG_OK;
+	}
+	if (fields == app_fields && (sb->sb_v[SB_NAME].jv_len < 1 ||
+	    sb->sb_v[SB_NAME].jv_len > KG_APP_NAME_MAX)) {
+		kg_resp_error(resp, 400, "invalid_request",
+		    "name must be 1 to 255 bytes.");
 		return KG_OK;
 	}
 	if (kg_eth_sig_parse(sb->sb_v[SB_SIGNATURE].jv_str, &sig) != KG_OK) {
@@ -430,6 +468,7 @@ verify_txn_fn(struct kg_db *db, void *arg)
 	struct signed_body	*sb = t->vt_sb;
 	struct kg_audit		 au;
 	enum kg_err		 r;
+	int			 joined;
 
 	verify_txn_reset(t);
 	r = kg_store_nonce_consume(db, sb->sb_v[SB_NONCE].jv_str,
@@ -442,7 +481,7 @@ verify_txn_fn(struct kg_db *db, void *arg)
 		return r;
 	r = kg_store_signin_member(db, sb->sb_ns,
 	    t->vt_ctx->cfg->auto_create_namespaces, sb->sb_wallet,
-	    &t->vt_ns_id, &t->vt_track);
+	    &t->vt_ns_id, &t->vt_track, &joined);
 	if (r == KG_ERR_NOT_FOUND) {
 		t->vt_outcome = VT_NO_NAMESPACE;
 		return KG_ERR_NOT_FOUND;
@@ -456,6 +495,18 @@ verify_txn_fn(struct kg_db *db, void *arg)
 	au.au_remote_addr = t->vt_req->remote_addr;
 	au.au_outcome = "ok";
 	if (t->vt_app_name != NULL) {
+		/*
+		 * Registering is a signed sign-in to the namespace: a wallet
+		 * it made a member (perhaps the new namespace's track-4
+		 * owner) is audited as a sign-in too, as verify would have
+		 * (kept rather than refusing unknown namespaces: SPEC 2 lets
+		 * a signed sign-in create one).
+		 */
+		if (joined) {
+			au.au_action = "signin";
+			if ((r = kg_store_audit(db, &au)) != KG_OK)
+				return r;
+		}
 		if ((r = kg_store_app_create(db, t->vt_ns_id, t->vt_app_name,
 		    sb->sb_pub, sb->sb_wallet, t->vt_app_id)) != KG_OK)
 			return r;
@@ -639,6 +690,18 @@ kg_wallet_app_list(struct kg_ctx *ctx, const struct kg_request *req,
 	enum kg_err		 r;
 	int			 q;
 
+	/*
+	 * SPEC 4: "track >= 3 or admin".  A track-3 session whose
+	 * track3_scopes lack admin still lists apps; any credential with
+	 * admin (org token, admin-scoped key, the global admin) does too.
+	 * Daemon tokens have neither.
+	 */
+	if (!(pr->pr_method == KG_METHOD_JWT && pr->pr_track >= 3) &&
+	    !kg_principal_has_scope(pr, "admin")) {
+		kg_resp_error(resp, 403, "forbidden",
+		    "The credential does not grant this operation.");
+		return KG_OK;
+	}
 	if ((q = kg_query_get(req->query, "limit", val, sizeof(val))) < 0 ||
 	    (q == 1 && ((limit = strtoull(val, &end, 10)) == 0 ||
 	    *end != '\0' || val[0] < '1' || val[0] > '9'))) {

@@ -179,7 +179,7 @@ kg_store_namespace_get(struct kg_db *db, const char *ns, uint64_t *id)
 
 enum kg_err
 kg_store_signin_member(struct kg_db *db, const char *ns, int auto_create,
-    const char *wallet, uint64_t *ns_id, int *track)
+    const char *wallet, uint64_t *ns_id, int *track, int *joined)
 {
 	enum kg_err	r;
 	int		found = 0;
@@ -187,6 +187,7 @@ kg_store_signin_member(struct kg_db *db, const char *ns, int auto_create,
 
 	*ns_id = 0;
 	*track = 0;
+	*joined = 0;
 	{
 		struct kg_db_param p[] = { KG_P_TEXT(ns) };
 
@@ -232,6 +233,8 @@ kg_store_signin_member(struct kg_db *db, const char *ns, int auto_create,
 	}
 	if (r != KG_OK)
 		*track = 0;
+	else
+		*joined = 1;
 	return r;
 }
 

@@ -227,6 +227,7 @@ struct member_arg {
 	const char	*wallet;
 	uint64_t	 ns_id;
 	int		 track;
+	int		 joined;
 };
 
 static enum kg_err
@@ -235,28 +236,31 @@ member_txn(struct kg_db *db, void *arg)
 	struct member_arg	*a = arg;
 
 	return kg_store_signin_member(db, a->ns, a->auto_create, a->wallet,
-	    &a->ns_id, &a->track);
+	    &a->ns_id, &a->track, &a->joined);
 }
 
 START_TEST(first_signer_owns)
 {
 	struct kg_config	 cfg;
 	struct kg_db		*db = NULL;
-	struct member_arg	 a = { "acme", 1, W1, 0, 0 };
-	struct member_arg	 off = { "closed", 0, W1, 0, 0 };
+	struct member_arg	 a = { "acme", 1, W1, 0, 0, 0 };
+	struct member_arg	 off = { "closed", 0, W1, 0, 0, 0 };
 
 	kg_test_db_config(&cfg);
 	ck_assert_int_eq(kg_db_open(&db, &cfg), KG_OK);
 	ck_assert_int_eq(kg_db_txn(db, member_txn, &a), KG_OK);
 	ck_assert_int_eq(a.track, 4);
+	ck_assert_int_eq(a.joined, 1);
 	ck_assert_uint_gt(a.ns_id, 0);
 	a.wallet = W2;
 	ck_assert_int_eq(kg_db_txn(db, member_txn, &a), KG_OK);
 	ck_assert_int_eq(a.track, 1);
+	ck_assert_int_eq(a.joined, 1);
 	/* a known member keeps its track */
 	a.wallet = W1;
 	ck_assert_int_eq(kg_db_txn(db, member_txn, &a), KG_OK);
 	ck_assert_int_eq(a.track, 4);
+	ck_assert_int_eq(a.joined, 0);
 	/* no auto-creation: not found, nothing created */
 	ck_assert_int_eq(kg_db_txn(db, member_txn, &off), KG_ERR_NOT_FOUND);
 	ck_assert_int_eq(kg_test_db_scalar(&cfg, "SELECT COUNT(*) FROM "
@@ -269,7 +273,7 @@ END_TEST
 static int
 owner_child(struct kg_db *db, void *arg)
 {
-	struct member_arg	a = { "race", 1, NULL, 0, 0 };
+	struct member_arg	a = { "race", 1, NULL, 0, 0, 0 };
 	char			w[43];
 	enum kg_err		r;
 
@@ -388,6 +392,7 @@ END_TEST
 #define K1_ADDR	"0x3748A27775229ccc4C2c14e3f9455b04fc0B39C0"
 #define K1_LOW	"0x3748a27775229ccc4c2c14e3f9455b04fc0b39c0"
 #define K2_ADDR	"0xcE7C0A23c265A3510473117933f9b6f07502F08A"
+#define K2_LOW	"0xce7c0a23c265a3510473117933f9b6f07502f08a"
 #define K2_PRIV	"9da4fa466e97bb365a8208c2bd2cab7728c0aae789a12ee7e17567a765c8e696"
 
 static void
@@ -476,9 +481,9 @@ dispatch(struct kg_request *req)
 	return hresp.status;
 }
 
-/* POSTs body to path from 192.0.2.1; returns the status. */
+/* POSTs body to path from client address addr; returns the status. */
 static int
-post(const char *path, const char *body)
+post_from(const char *addr, const char *path, const char *body)
 {
 	struct kg_request	req;
 
@@ -487,10 +492,25 @@ post(const char *path, const char *body)
 	req.path = path;
 	req.query = "";
 	req.content_type = "application/json";
-	req.remote_addr = "192.0.2.1";
+	req.remote_addr = addr;
 	req.body = body;
 	req.body_len = strlen(body);
 	return dispatch(&req);
+}
+
+/* POSTs body to path from 192.0.2.1; returns the status. */
+static int
+post(const char *path, const char *body)
+{
+	return post_from("192.0.2.1", path, body);
+}
+
+/* Replaces a config string (the teardown frees it). */
+static void
+cfg_str(char **field, const char *value)
+{
+	free(*field);
+	ck_assert_ptr_nonnull(*field = strdup(value));
 }
 
 static const char *
@@ -965,6 +985,342 @@ START_TEST(apps_register_and_list)
 }
 END_TEST
 
+/*
+ * M3: the JSON layer checks types only; namespace, chain_id, purpose,
+ * nonce, signature and name answer with their own codes, and only after
+ * the rate buckets (SPEC 12: before every other rule).
+ */
+START_TEST(field_rules_after_buckets)
+{
+	char	ns300[301], body[2048];
+	int	i;
+
+	memset(ns300, 'a', 300);
+	ns300[300] = '\0';
+	snprintf(body, sizeof(body), "{\"wallet\":\"" K1_ADDR "\","
+	    "\"namespace\":\"%s\"}", ns300);
+	post("/v1/auth/challenge", body);
+	expect(400, "invalid_namespace");
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":-1}");
+	expect(400, "invalid_chain_id");
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":0}");
+	expect(400, "invalid_chain_id");
+	/* a string, even of an allowed id, is not a chain id */
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":\"1\"}");
+	expect(400, "invalid_chain_id");
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":1.5}");
+	expect(400, "invalid_chain_id");
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":99999999999999999999999}");
+	expect(400, "invalid_chain_id");
+	/* but an unknown member still wins, and a wallet is still checked */
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":\"1\",\"x\":1}");
+	expect(400, "invalid_request");
+	ck_assert(strstr(jstr("message"), "x") != NULL);
+	post("/v1/auth/challenge", "{\"wallet\":\"0x12\",\"chain_id\":\"1\"}");
+	expect(400, "invalid_wallet");
+	post("/v1/auth/challenge", "{\"wallet\":1}");
+	expect(400, "invalid_request");
+	snprintf(body, sizeof(body), "{\"wallet\":\"" K1_ADDR "\","
+	    "\"purpose\":\"%s\"}", ns300);
+	post("/v1/auth/challenge", body);
+	expect(400, "invalid_request");
+	ck_assert(strstr(jstr("message"), "purpose") != NULL);
+	/* a long wallet is an invalid wallet */
+	snprintf(body, sizeof(body), "{\"wallet\":\"0x%s\"}", ns300);
+	post("/v1/auth/challenge", body);
+	expect(400, "invalid_wallet");
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "nonces"), 0);
+
+	/* each refusal above the wallet check spends a wallet token */
+	hcfg.rate_wallet_rate = 1;
+	hcfg.rate_wallet_burst = 6;
+	snprintf(body, sizeof(body), "{\"wallet\":\"" K1_ADDR "\","
+	    "\"namespace\":\"%s\"}", ns300);
+	post("/v1/auth/challenge", body);
+	expect(400, "invalid_namespace");
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":-1}");
+	expect(400, "invalid_chain_id");
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":\"1\"}");
+	expect(400, "invalid_chain_id");
+	/* verify: the same order, one bucket with the challenge */
+	snprintf(body, sizeof(body), "{\"wallet\":\"" K1_ADDR "\","
+	    "\"nonce\":\"x\",\"signature\":\"0x00\",\"namespace\":\"%s\"}",
+	    ns300);
+	post("/v1/auth/verify", body);
+	expect(400, "invalid_namespace");
+	snprintf(body, sizeof(body), "{\"wallet\":\"" K1_ADDR "\","
+	    "\"nonce\":\"x\",\"signature\":\"0x%s\"}", ns300);
+	post("/v1/auth/verify", body);
+	expect(400, "invalid_signature");
+	snprintf(body, sizeof(body), "{\"wallet\":\"" K1_ADDR "\","
+	    "\"nonce\":\"%s\",\"signature\":\"0x00\"}", ns300);
+	post("/v1/auth/verify", body);
+	expect(400, "invalid_signature");
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\"}");
+	expect(429, "rate_limited");
+	/* a bad wallet takes no wallet token: it names none */
+	for (i = 0; i < 3; i++) {
+		post("/v1/auth/challenge", "{\"wallet\":\"0x1234\"}");
+		expect(400, "invalid_wallet");
+	}
+
+	/* apps: an over-long or empty name is refused after the address
+	 * bucket */
+	hcfg.rate_wallet_rate = 0;
+	hcfg.rate_ip_rate = 1;
+	hcfg.rate_ip_burst = 1;
+	snprintf(body, sizeof(body), "{\"wallet\":\"" K2_ADDR "\","
+	    "\"nonce\":\"x\",\"signature\":\"0x00\",\"name\":\"%s\"}", ns300);
+	post_from("198.51.100.7", "/v1/apps", body);
+	expect(400, "invalid_request");
+	ck_assert(strstr(jstr("message"), "name") != NULL);
+	post_from("198.51.100.7", "/v1/apps", "{\"wallet\":\"" K2_ADDR "\","
+	    "\"nonce\":\"x\",\"signature\":\"0x00\",\"name\":\"\"}");
+	expect(429, "rate_limited");
+	post_from("198.51.100.8", "/v1/apps", "{\"wallet\":\"" K2_ADDR "\","
+	    "\"nonce\":\"x\",\"signature\":\"0x00\",\"name\":\"\"}");
+	expect(400, "invalid_request");
+}
+END_TEST
+
+/* The per-wallet bucket follows the wallet from any client address. */
+START_TEST(wallet_bucket_across_addresses)
+{
+	hcfg.rate_wallet_rate = 1;
+	hcfg.rate_wallet_burst = 2;
+	ck_assert_int_eq(post_from("192.0.2.10", "/v1/auth/challenge",
+	    "{\"wallet\":\"" K1_ADDR "\"}"), 200);
+	ck_assert_int_eq(post_from("2001:db8::1", "/v1/auth/challenge",
+	    "{\"wallet\":\"" K1_LOW "\"}"), 200);
+	post_from("203.0.113.5", "/v1/auth/challenge",
+	    "{\"wallet\":\"" K1_ADDR "\"}");
+	expect(429, "rate_limited");
+	post_from("203.0.113.6", "/v1/auth/verify", "{\"wallet\":\"" K1_LOW
+	    "\",\"nonce\":\"x\",\"signature\":\"0x00\"}");
+	expect(429, "rate_limited");
+	/* the other wallet, from the same addresses, is not limited */
+	ck_assert_int_eq(post_from("203.0.113.5", "/v1/auth/challenge",
+	    "{\"wallet\":\"" K2_ADDR "\"}"), 200);
+}
+END_TEST
+
+/* Expired and used nonces do not count toward max_pending_nonces. */
+START_TEST(pending_cap_counts_live_nonces)
+{
+	char	nonce[33], msg[2048], sig[133], body[4096];
+	MYSQL	*m;
+
+	hcfg.max_pending_nonces = 2;
+	challenge(K1_ADDR, "acme", nonce, msg, sizeof(msg));
+	challenge(K1_ADDR, "acme", nonce, msg, sizeof(msg));
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\"}");
+	expect(429, "too_many_challenges");
+	/* one expires: room for one more */
+	m = kg_test_conn(&hcfg);
+	kg_test_sql(m, "UPDATE nonces SET expires_at = UTC_TIMESTAMP(6) - "
+	    "INTERVAL 1 SECOND WHERE nonce = '%s'", nonce);
+	mysql_close(m);
+	challenge(K1_ADDR, "acme", nonce, msg, sizeof(msg));
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\"}");
+	expect(429, "too_many_challenges");
+	/* one is used: room for one more */
+	sign_personal(K1_PRIV, msg, sig);
+	verify_body(body, sizeof(body), K1_ADDR, nonce, sig, "acme", msg);
+	ck_assert_msg(post("/v1/auth/verify", body) == 200, "%s",
+	    kg_buf_str(&hresp.body));
+	challenge(K1_ADDR, "acme", nonce, msg, sizeof(msg));
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\"}");
+	expect(429, "too_many_challenges");
+}
+END_TEST
+
+/* Signature shapes, message fields and nonce binding through the handler. */
+START_TEST(verify_more_refusals)
+{
+	char	nonce[33], nonce2[33], msg[1536], msg2[1536], other[2048];
+	char	sig[133], bad[133], body[4096], line[256];
+
+	challenge(K1_ADDR, "acme", nonce, msg, sizeof(msg));
+	sign_personal(K1_PRIV, msg, sig);
+	/* high s (n/2 + 1 and n - 1) with the real r: malleable, refused */
+	snprintf(bad, sizeof(bad), "%.66s%s1b", sig,
+	    "7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a1");
+	verify_body(body, sizeof(body), K1_ADDR, nonce, bad, "acme", msg);
+	post("/v1/auth/verify", body);
+	expect(400, "invalid_signature");
+	snprintf(bad, sizeof(bad), "%.66s%s1c", sig,
+	    "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140");
+	verify_body(body, sizeof(body), K1_ADDR, nonce, bad, "acme", msg);
+	post("/v1/auth/verify", body);
+	expect(400, "invalid_signature");
+	/* v = 29 */
+	snprintf(bad, sizeof(bad), "%.130s1d", sig);
+	verify_body(body, sizeof(body), K1_ADDR, nonce, bad, "acme", msg);
+	post("/v1/auth/verify", body);
+	expect(400, "invalid_signature");
+	/* the message's address is not the wallet (signed by its owner) */
+	snprintf(other, sizeof(other), "%s", msg);
+	subst(other, sizeof(other), "\n" K1_ADDR "\n", "\n" K2_ADDR "\n");
+	sign_personal(K2_PRIV, other, bad);
+	verify_body(body, sizeof(body), K1_ADDR, nonce, bad, "acme", other);
+	post("/v1/auth/verify", body);
+	expect(401, "message_mismatch");
+	/* another URI */
+	snprintf(other, sizeof(other), "%s", msg);
+	snprintf(line, sizeof(line), "\nURI: %s\n", hcfg.siwe_uri);
+	subst(other, sizeof(other), line, "\nURI: https://evil.example/\n");
+	sign_personal(K1_PRIV, other, bad);
+	verify_body(body, sizeof(body), K1_ADDR, nonce, bad, "acme", other);
+	post("/v1/auth/verify", body);
+	expect(401, "message_mismatch");
+	/* a chain id the service does not accept */
+	snprintf(other, sizeof(other), "%s", msg);
+	subst(other, sizeof(other), "\nChain ID: 1\n", "\nChain ID: 999\n");
+	sign_personal(K1_PRIV, other, bad);
+	verify_body(body, sizeof(body), K1_ADDR, nonce, bad, "acme", other);
+	post("/v1/auth/verify", body);
+	expect(401, "message_mismatch");
+	/* Not Before in the future */
+	ck_assert_ptr_null(strstr(msg, "Not Before"));
+	snprintf(other, sizeof(other), "%s\nNot Before: 2999-01-01T00:00:00Z",
+	    msg);
+	sign_personal(K1_PRIV, other, bad);
+	verify_body(body, sizeof(body), K1_ADDR, nonce, bad, "acme", other);
+	post("/v1/auth/verify", body);
+	expect(401, "message_not_yet_valid");
+	/* K2's nonce in a message K1 signed: bound to another wallet */
+	challenge(K2_ADDR, "acme", nonce2, msg2, sizeof(msg2));
+	snprintf(other, sizeof(other), "%s", msg);
+	subst(other, sizeof(other), nonce, nonce2);
+	sign_personal(K1_PRIV, other, bad);
+	verify_body(body, sizeof(body), K1_ADDR, nonce2, bad, "acme", other);
+	post("/v1/auth/verify", body);
+	expect(400, "invalid_nonce");
+	/* ... and the raw-nonce path */
+	sign_personal(K1_PRIV, nonce2, bad);
+	verify_body(body, sizeof(body), K1_ADDR, nonce2, bad, "acme", NULL);
+	post("/v1/auth/verify", body);
+	expect(400, "invalid_nonce");
+	/* none of these spent either nonce */
+	sign_personal(K2_PRIV, msg2, bad);
+	verify_body(body, sizeof(body), K2_ADDR, nonce2, bad, "acme", msg2);
+	ck_assert_msg(post("/v1/auth/verify", body) == 200, "%s",
+	    kg_buf_str(&hresp.body));
+	verify_body(body, sizeof(body), K1_ADDR, nonce, sig, "acme", msg);
+	ck_assert_msg(post("/v1/auth/verify", body) == 200, "%s",
+	    kg_buf_str(&hresp.body));
+}
+END_TEST
+
+/* An allowed chain id other than the first shows in the message. */
+START_TEST(challenge_other_chain_id)
+{
+	char	nonce[33], msg[2048], sig[133], body[4096];
+
+	cfg_str(&hcfg.siwe_chain_ids, "1 5");
+	ck_assert_int_eq(post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR
+	    "\",\"namespace\":\"acme\",\"chain_id\":5}"), 200);
+	snprintf(nonce, sizeof(nonce), "%s", jstr("nonce"));
+	snprintf(msg, sizeof(msg), "%s", jstr("message"));
+	ck_assert_msg(strstr(msg, "\nChain ID: 5\n") != NULL, "%s", msg);
+	post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR "\","
+	    "\"chain_id\":3}");
+	expect(400, "invalid_chain_id");
+	/* no chain_id: the first of the list */
+	ck_assert_int_eq(post("/v1/auth/challenge", "{\"wallet\":\"" K1_ADDR
+	    "\"}"), 200);
+	ck_assert(strstr(jstr("message"), "\nChain ID: 1\n") != NULL);
+	sign_personal(K1_PRIV, msg, sig);
+	verify_body(body, sizeof(body), K1_ADDR, nonce, sig, "acme", msg);
+	ck_assert_msg(post("/v1/auth/verify", body) == 200, "%s",
+	    kg_buf_str(&hresp.body));
+}
+END_TEST
+
+/* A wallet session token for wallet in ns; out receives "Bearer ...". */
+static void
+signin(const char *priv, const char *wallet, const char *ns, char *out,
+    size_t outlen, const char *track)
+{
+	char	nonce[33], msg[2048], sig[133], body[4096];
+
+	challenge(wallet, ns, nonce, msg, sizeof(msg));
+	sign_personal(priv, msg, sig);
+	verify_body(body, sizeof(body), wallet, nonce, sig, ns, msg);
+	ck_assert_msg(post("/v1/auth/verify", body) == 200, "%s",
+	    kg_buf_str(&hresp.body));
+	ck_assert_str_eq(jstr("track"), track);
+	snprintf(out, outlen, "Bearer %s", jstr("access_token"));
+}
+
+/* M4: GET /v1/apps is "track >= 3 or admin", not the admin scope alone. */
+START_TEST(apps_list_track3_without_admin_scope)
+{
+	char			bearer[2048];
+	struct kg_request	req;
+	MYSQL			*m;
+
+	cfg_str(&hcfg.track_scopes[2], "projects:read");
+	signin(K1_PRIV, K1_ADDR, "acme", bearer, sizeof(bearer), "4");
+	signin(K2_PRIV, K2_ADDR, "acme", bearer, sizeof(bearer), "1");
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.path = "/v1/apps";
+	req.query = "";
+	req.body = "";
+	req.remote_addr = "192.0.2.1";
+	req.authorization = bearer;
+	ck_assert_int_eq(dispatch(&req), 403);
+	expect(403, "forbidden");
+	m = kg_test_conn(&hcfg);
+	kg_test_sql(m, "UPDATE members SET track = 3 WHERE wallet = '"
+	    K2_LOW "'");
+	mysql_close(m);
+	signin(K2_PRIV, K2_ADDR, "acme", bearer, sizeof(bearer), "3");
+	ck_assert_msg(dispatch(&req) == 200, "%s", kg_buf_str(&hresp.body));
+	ck_assert(strstr(kg_buf_str(&hresp.body), "\"items\":[]") != NULL);
+}
+END_TEST
+
+/* M5: registering an app that enrols the wallet is audited as a sign-in. */
+START_TEST(apps_register_audits_signin)
+{
+	char	nonce[33], msg[2048], sig[133], body[4096];
+
+	challenge(K1_ADDR, "newns", nonce, msg, sizeof(msg));
+	sign_personal(K1_PRIV, msg, sig);
+	app_body(body, sizeof(body), K1_ADDR, nonce, sig, "newns", msg, "A");
+	ck_assert_msg(post("/v1/apps", body) == 201, "%s",
+	    kg_buf_str(&hresp.body));
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "audit_events WHERE action = 'signin' AND actor = '" K1_LOW
+	    "' AND namespace = 'newns'"), 1);
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "audit_events WHERE action = 'app_register' AND actor = '" K1_LOW
+	    "'"), 1);
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT track FROM members "
+	    "WHERE wallet = '" K1_LOW "'"), 4);
+	/* a member registering again: no new sign-in event */
+	challenge(K1_ADDR, "newns", nonce, msg, sizeof(msg));
+	sign_personal(K1_PRIV, msg, sig);
+	app_body(body, sizeof(body), K1_ADDR, nonce, sig, "newns", msg, "B");
+	ck_assert_int_eq(post("/v1/apps", body), 201);
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "audit_events WHERE action = 'signin'"), 1);
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "audit_events WHERE action = 'app_register'"), 2);
+}
+END_TEST
+
 static Suite *
 wallet_suite(void)
 {
@@ -1002,6 +1358,13 @@ wallet_suite(void)
 	tcase_add_test(tc, verify_nonce_expired);
 	tcase_add_test(tc, verify_namespace_not_found);
 	tcase_add_test(tc, apps_register_and_list);
+	tcase_add_test(tc, field_rules_after_buckets);
+	tcase_add_test(tc, wallet_bucket_across_addresses);
+	tcase_add_test(tc, pending_cap_counts_live_nonces);
+	tcase_add_test(tc, verify_more_refusals);
+	tcase_add_test(tc, challenge_other_chain_id);
+	tcase_add_test(tc, apps_list_track3_without_admin_scope);
+	tcase_add_test(tc, apps_register_audits_signin);
 	suite_add_tcase(s, tc);
 	return s;
 }
