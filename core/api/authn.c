@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "core/api/authn.h"
+#include "core/base/names.h"
 #include "core/api/session.h"
 #include "core/base/log.h"
 
@@ -82,21 +83,6 @@ is_admin_key(const struct kg_config *cfg, const char *t, size_t len)
 	return CRYPTO_memcmp(cfg->admin_key, t, len) == 0;
 }
 
-static int
-valid_ns_name(const char *s)
-{
-	size_t	i, n = strlen(s);
-
-	if (n < 1 || n > 63 ||
-	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
-		    s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
 
 /*
  * The admin selects a namespace with X-Keygate-Namespace or ?namespace=;
@@ -113,8 +99,8 @@ admin_principal(const struct kg_request *req, struct kg_principal *pr,
 	strcpy(pr->pr_subject, "admin");
 	strcpy(pr->pr_scopes, "admin operator.write");
 	got = kg_query_get(req->query, "namespace", q, sizeof(q));
-	if (got < 0 || (got == 1 && !valid_ns_name(q)) ||
-	    (req->x_namespace != NULL && !valid_ns_name(req->x_namespace)) ||
+	if (got < 0 || (got == 1 && !kg_namespace_valid(q)) ||
+	    (req->x_namespace != NULL && !kg_namespace_valid(req->x_namespace)) ||
 	    (got == 1 && req->x_namespace != NULL &&
 	    strcmp(q, req->x_namespace) != 0)) {
 		kg_resp_error(resp, 400, "invalid_namespace",

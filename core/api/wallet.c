@@ -14,6 +14,8 @@
 #include "core/api/ratelimit.h"
 #include "core/api/session.h"
 #include "core/api/wallet.h"
+#include "core/base/hex.h"
+#include "core/base/names.h"
 #include "core/base/log.h"
 #include "core/base/timefmt.h"
 #include "core/crypto/eth.h"
@@ -49,25 +51,6 @@ json_refuse(struct kg_response *resp, enum kg_json_status st,
 		kg_resp_from_err(resp, KG_ERR_NOMEM);
 }
 
-/* SPEC 1: ^[a-z0-9][a-z0-9._-]{0,62}$ */
-static int
-namespace_valid(const char *s)
-{
-	size_t	i;
-
-	if (s[0] == '\0' || !((s[0] >= 'a' && s[0] <= 'z') ||
-	    (s[0] >= '0' && s[0] <= '9')))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++) {
-		if (i > 62)
-			return 0;
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
-		    s[i] == '_' || s[i] == '-'))
-			return 0;
-	}
-	return 1;
-}
 
 /* Is id in the space-separated siwe_chain_ids?  *first gets the first. */
 static int
@@ -112,7 +95,7 @@ pick_namespace(const struct kg_ctx *ctx, const struct kg_jval *v,
     const char **ns)
 {
 	*ns = v->jv_present ? v->jv_str : ctx->cfg->default_namespace;
-	return *ns != NULL && namespace_valid(*ns);
+	return *ns != NULL && kg_namespace_valid(*ns);
 }
 
 /* ---------------------------------------------------------------- challenge */
@@ -588,18 +571,6 @@ kg_wallet_verify(struct kg_ctx *ctx, const struct kg_request *req,
 
 /* ---------------------------------------------------------------- apps */
 
-static void
-hex_put(char *out, const uint8_t *p, size_t n)
-{
-	static const char	hex[] = "0123456789abcdef";
-	size_t			i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 enum kg_err
 kg_wallet_app_create(struct kg_ctx *ctx, const struct kg_request *req,
@@ -625,7 +596,7 @@ kg_wallet_app_create(struct kg_ctx *ctx, const struct kg_request *req,
 		goto out;
 	pub[0] = '0';
 	pub[1] = 'x';
-	hex_put(pub + 2, sb.sb_pub, KG_ETH_PUB_LEN);
+	kg_hex_encode(sb.sb_pub, KG_ETH_PUB_LEN, pub + 2);
 	kg_buf_reset(b);
 	if ((r = kg_buf_printf(b, "{\"client_id\":\"%s\",\"app\":{\"app_id\":"
 	    "\"%s\",\"name\":", t.vt_app_id, t.vt_app_id)) != KG_OK ||
@@ -659,7 +630,7 @@ app_item(const struct kg_app *a, void *arg)
 
 	pub[0] = '0';
 	pub[1] = 'x';
-	hex_put(pub + 2, a->ap_public_key, KG_ETH_PUB_LEN);
+	kg_hex_encode(a->ap_public_key, KG_ETH_PUB_LEN, pub + 2);
 	if ((r = kg_time_format_rfc3339(a->ap_created_us, at, 0)) != KG_OK)
 		return r;
 	if ((r = kg_buf_printf(o->ao_b, "%s{\"app_id\":\"%s\",\"name\":",

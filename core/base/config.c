@@ -35,6 +35,7 @@
 #include <openssl/crypto.h>
 
 #include "core/base/config.h"
+#include "core/base/names.h"
 
 /* How a value is written. */
 enum cfg_type {
@@ -731,18 +732,7 @@ chk_jwt_secret(const char *v, char *why, size_t whylen)
 static int
 chk_namespace(const char *v, char *why, size_t whylen)
 {
-	size_t	 i;
-	int	 c;
-
-	for (i = 0; v[i] != '\0'; i++) {
-		c = (unsigned char)v[i];
-		if ((c >= 'a' && c <= 'z') || is_digit(c))
-			continue;
-		if (i > 0 && (c == '.' || c == '_' || c == '-'))
-			continue;
-		break;
-	}
-	if (i == 0 || v[i] != '\0' || i > 63) {
+	if (!kg_namespace_valid(v)) {
 		snprintf(why, whylen, "must match ^[a-z0-9][a-z0-9._-]{0,62}$");
 		return -1;
 	}

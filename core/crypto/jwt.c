@@ -46,6 +46,7 @@
 
 #include "core/base/json.h"
 #include "core/base/random.h"
+#include "core/base/hex.h"
 #include "core/crypto/jwt.h"
 
 /* Largest signature: RSA-8192. */
@@ -1540,16 +1541,10 @@ kg_jwt_jwks(const struct kg_jwt_keys *ks, struct kg_buf *out)
 enum kg_err
 kg_jwt_new_jti(char out[KG_JWT_JTI_LEN + 1])
 {
-	static const char	hex[] = "0123456789abcdef";
 	unsigned char		raw[KG_JWT_JTI_LEN / 2];
-	size_t			i;
 
 	if (kg_random_bytes(raw, sizeof(raw)) != KG_OK)
 		return KG_ERR_INTERNAL;
-	for (i = 0; i < sizeof(raw); i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 0xf];
-	}
-	out[KG_JWT_JTI_LEN] = '\0';
+	kg_hex_encode(raw, sizeof(raw), out);
 	return KG_OK;
 }

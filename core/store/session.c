@@ -12,6 +12,7 @@
 #include "core/base/random.h"
 #include "core/store/audit.h"
 #include "core/store/db.h"
+#include "core/base/hex.h"
 #include "core/store/session.h"
 
 static struct kg_sql S_FAMILY_INSERT = KG_SQL("session_family_insert",
@@ -138,18 +139,12 @@ enum kg_err
 kg_store_family_create(struct kg_db *db, uint64_t ns_id, const char *subject,
     int track, long max_age, char sid[KG_SESSION_SID_LEN + 1])
 {
-	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 rnd[KG_SESSION_SID_LEN / 2];
 	enum kg_err		 r;
-	size_t			 i;
 
 	if ((r = kg_random_bytes(rnd, sizeof(rnd))) != KG_OK)
 		return r;
-	for (i = 0; i < sizeof(rnd); i++) {
-		sid[2 * i] = hex[rnd[i] >> 4];
-		sid[2 * i + 1] = hex[rnd[i] & 0xf];
-	}
-	sid[KG_SESSION_SID_LEN] = '\0';
+	kg_hex_encode(rnd, sizeof(rnd), sid);
 	{
 		struct kg_db_param p[] = { KG_P_TEXT(sid), KG_P_INT(ns_id),
 		    KG_P_TEXT(subject), KG_P_INT(track), KG_P_INT(max_age) };
