@@ -43,11 +43,15 @@ static struct kg_sql S_MIGRATE_HAS_TABLE = KG_SQL("migrate_has_table",
 static struct kg_sql S_MIGRATE_CURRENT = KG_SQL("migrate_current",
     "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
     KG_SQL_IDEMPOTENT);
-/* Not idempotent: a named lock belongs to the connection that took it. */
+/*
+ * Not idempotent: a named lock belongs to the connection that took it.
+ * Named locks are server-wide, so the name carries the database: two
+ * keygate databases on one server migrate independently.
+ */
 static struct kg_sql S_MIGRATE_LOCK = KG_SQL("migrate_lock",
-    "SELECT GET_LOCK('keygate_migrate', 1)", 0);
+    "SELECT GET_LOCK(CONCAT('keygate_migrate:', DATABASE()), 1)", 0);
 static struct kg_sql S_MIGRATE_UNLOCK = KG_SQL("migrate_unlock",
-    "SELECT RELEASE_LOCK('keygate_migrate')", 0);
+    "SELECT RELEASE_LOCK(CONCAT('keygate_migrate:', DATABASE()))", 0);
 static struct kg_sql S_MIGRATE_RECORD = KG_SQL("migrate_record",
     "INSERT INTO schema_migrations (version, name, applied_at) "
     "VALUES (?, ?, UTC_TIMESTAMP(6))", 0);

@@ -16,9 +16,9 @@
  * and the record of its file re-runs the whole file next time.
  *
  * Applied files are recorded in schema_migrations(version, name,
- * applied_at).  kg_migrate_run holds the named lock `keygate_migrate` while
- * it works, so concurrent runs are serialised and the later ones find
- * nothing to do.
+ * applied_at).  kg_migrate_run holds the named lock
+ * `keygate_migrate:<database>` while it works, so concurrent runs are
+ * serialised and the later ones find nothing to do.
  */
 #ifndef KG_MIGRATE_H
 #define KG_MIGRATE_H

@@ -35,7 +35,7 @@ static const char *const init_tables[] = {
 	"session_families", "refresh_tokens", "jwt_revocations",
 	"subject_logouts", "api_keys", "apps", "install_tokens",
 	"daemon_tokens", "org_tokens", "audit_events", "rate_buckets",
-	NULL
+	"serial_locks", NULL
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -468,7 +468,8 @@ START_TEST(migrate_splits_statements)
 	ck_assert_int_eq(v, 2);
 	/* The lock was released: another session can take it at once. */
 	ck_assert_int_eq(kg_test_db_scalar(&cfg,
-	    "SELECT GET_LOCK('keygate_migrate', 0)"), 1);
+	    "SELECT GET_LOCK(CONCAT('keygate_migrate:', DATABASE()), 0)"),
+	    1);
 
 	tmpdir_free(dir);
 	kg_db_close(db);
