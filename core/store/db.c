@@ -1092,6 +1092,27 @@ kg_db_run_sql(struct kg_db *db, const char *sql)
 
 /* ---------------------------------------------------------------- transactions */
 
+/* See serial_locks in schema/001_init.sql for why a row and not GET_LOCK. */
+static struct kg_sql S_SERIALIZE = KG_SQL("serialize",
+    "INSERT INTO serial_locks (name, touched_at) "
+    "VALUES (?, UTC_TIMESTAMP(6)) "
+    "ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6)", 0);
+
+enum kg_err
+kg_db_serialize(struct kg_db *db, const char *name)
+{
+	struct kg_db_param	p[] = { KG_P_TEXT(name) };
+
+	if (!db->db_in_txn) {
+		/* Outside a transaction the lock would end with the statement. */
+		kg_log_error("kg_db_serialize outside a transaction");
+		return KG_ERR_INTERNAL;
+	}
+	if (name == NULL || name[0] == '\0' || strlen(name) > KG_DB_SERIAL_MAX)
+		return KG_ERR_INVALID;
+	return kg_db_exec(db, &S_SERIALIZE, KG_DB_ARGS(p), NULL);
+}
+
 int
 kg_db_in_txn(const struct kg_db *db)
 {

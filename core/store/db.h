@@ -251,6 +251,19 @@ typedef enum kg_err (*kg_db_txn_fn)(struct kg_db *db, void *arg);
  */
 enum kg_err	kg_db_txn(struct kg_db *db, kg_db_txn_fn fn, void *arg);
 
+/*
+ * Inside kg_db_txn: locks the row called name (creating it), so that
+ * every other transaction serialising on the same name waits until this
+ * one ends, on this host or any node of the cluster.  For checks no
+ * unique key can express ("at most N pending nonces for this wallet"):
+ * lock, count with a plain SELECT (its snapshot starts after the lock),
+ * insert.  Never in a transaction that already read rows, whose snapshot
+ * would be older than the lock.  KG_ERR_INTERNAL outside a transaction,
+ * KG_ERR_INVALID for an empty name or one over KG_DB_SERIAL_MAX bytes.
+ */
+#define KG_DB_SERIAL_MAX	160
+enum kg_err	kg_db_serialize(struct kg_db *db, const char *name);
+
 /* Non-zero while kg_db_txn runs its fn. */
 int		kg_db_in_txn(const struct kg_db *db);
 

@@ -20,9 +20,15 @@ static struct kg_sql S_RATE_SET = KG_SQL("rate_set",
     "UPDATE rate_buckets SET tokens = ?, updated_at = ? "
     "WHERE bucket_key = ?", 0);
 
-static struct kg_sql S_RATE_NEW = KG_SQL("rate_new",
+/*
+ * Makes the row exist and locks it before anything reads it: a locking
+ * read of a missing key would take a gap lock, and two first uses that
+ * then insert deadlock each other.  A new bucket starts full.
+ */
+static struct kg_sql S_RATE_TOUCH = KG_SQL("rate_touch",
     "INSERT INTO rate_buckets (bucket_key, tokens, updated_at) "
-    "VALUES (?, ?, UTC_TIMESTAMP(6))", 0);
+    "VALUES (?, ?, UTC_TIMESTAMP(6)) "
+    "ON DUPLICATE KEY UPDATE bucket_key = bucket_key", 0);
 
 struct rate_take {
 	const char	*rt_key;
@@ -53,30 +59,19 @@ rate_txn(struct kg_db *db, void *arg)
 	t->rt_allowed = 0;
 	t->rt_tokens = 0;
 	{
+		struct kg_db_param p[] = { KG_P_TEXT(t->rt_key),
+		    KG_P_INT(t->rt_burst) };
+
+		if ((r = kg_db_exec(db, &S_RATE_TOUCH, KG_DB_ARGS(p),
+		    NULL)) != KG_OK)
+			return r;
+	}
+	{
 		struct kg_db_param p[] = { KG_P_INT(t->rt_burst),
 		    KG_P_INT(t->rt_rate), KG_P_TEXT(t->rt_key) };
 
 		r = kg_db_query_one(db, &S_RATE_LOCK, KG_DB_ARGS(p),
 		    rate_row, t);
-	}
-	if (r == KG_ERR_NOT_FOUND) {
-		/*
-		 * First use: a full bucket minus this request.  Two first
-		 * uses at once collide on the key (or deadlock on the gap
-		 * lock); either way the transaction runs again and finds
-		 * the row.
-		 */
-		struct kg_db_param p[] = { KG_P_TEXT(t->rt_key),
-		    KG_P_DOUBLE((double)t->rt_burst - 1.0) };
-
-		r = kg_db_exec(db, &S_RATE_NEW, KG_DB_ARGS(p), NULL);
-		if (r == KG_ERR_CONFLICT)
-			return KG_ERR_DB_RETRY;
-		if (r != KG_OK)
-			return r;
-		t->rt_allowed = 1;
-		t->rt_tokens = (double)t->rt_burst - 1.0;
-		return KG_OK;
 	}
 	if (r != KG_OK)
 		return r;

@@ -37,31 +37,43 @@ static struct kg_sql S_REFRESH_TTL = KG_SQL("refresh_ttl",
     "f.expires_at)) FROM refresh_tokens rt JOIN session_families f "
     "ON f.id = rt.family_id WHERE rt.id = ?", KG_SQL_IDEMPOTENT);
 
-/* The atomic consumption: unused, unexpired, and its family live. */
-static struct kg_sql S_REFRESH_CONSUME = KG_SQL("refresh_consume",
-    "UPDATE refresh_tokens rt JOIN session_families f "
-    "ON f.id = rt.family_id SET rt.used_at = UTC_TIMESTAMP(6) "
-    "WHERE rt.token_hash = ? AND rt.used_at IS NULL "
-    "AND rt.expires_at > UTC_TIMESTAMP(6) AND f.revoked_at IS NULL "
-    "AND f.expires_at > UTC_TIMESTAMP(6)", 0);
+/*
+ * The presented token's row id, read without locking.  Racers for one
+ * token then queue on its primary key, which locks the record alone; a
+ * locking read through the hash index takes a next-key lock, and the
+ * winner's insert of its new token, whose hash may fall in that gap,
+ * then deadlocked with the queued racers.
+ */
+static struct kg_sql S_REFRESH_ID = KG_SQL("refresh_id",
+    "SELECT id FROM refresh_tokens WHERE token_hash = ?", 0);
 
 /*
- * The token's family, and the token's state as the rotation sees it
- * after the consumption (locking read: the latest committed state).
- */
-/*
- * The track is the member's current one (0: no longer a member), so a
- * demotion or removal reaches the next refresh, not only the next sign-in.
+ * The token and its family, locked before anything changes: the state
+ * the rotation acts on is the latest committed one.
  */
 static struct kg_sql S_REFRESH_STATE = KG_SQL("refresh_state",
-    "SELECT rt.id, f.id, f.namespace_id, n.name, f.subject, "
-    "COALESCE(m.track, 0), rt.used_at IS NOT NULL, "
+    "SELECT rt.id, f.id, f.namespace_id, f.subject, "
+    "rt.used_at IS NOT NULL, "
     "f.revoked_at IS NULL AND f.expires_at > UTC_TIMESTAMP(6) "
     "FROM refresh_tokens rt JOIN session_families f ON f.id = rt.family_id "
-    "JOIN namespaces n ON n.id = f.namespace_id "
-    "LEFT JOIN members m ON m.namespace_id = f.namespace_id "
-    "AND m.wallet = f.subject "
-    "WHERE rt.token_hash = ? FOR UPDATE", 0);
+    "WHERE rt.id = ? FOR UPDATE", 0);
+
+/* The consumption, under that lock: unused and unexpired. */
+static struct kg_sql S_REFRESH_CONSUME = KG_SQL("refresh_consume",
+    "UPDATE refresh_tokens SET used_at = UTC_TIMESTAMP(6) "
+    "WHERE id = ? AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(6)", 0);
+
+/*
+ * The namespace's name and the subject's current track (0: no longer a
+ * member), so a demotion or removal reaches the next refresh, not only
+ * the next sign-in.  A plain read: its snapshot may predate the wait
+ * for the token's lock by that wait, which no demotion can tell apart
+ * from one committed just after the rotation.
+ */
+static struct kg_sql S_REFRESH_WHO = KG_SQL("refresh_who",
+    "SELECT n.name, COALESCE(m.track, 0) FROM namespaces n "
+    "LEFT JOIN members m ON m.namespace_id = n.id AND m.wallet = ? "
+    "WHERE n.id = ?", 0);
 
 static struct kg_sql S_REFRESH_LINK = KG_SQL("refresh_link",
     "UPDATE refresh_tokens SET replaced_by = ? WHERE id = ?", 0);
@@ -251,14 +263,40 @@ family_cols(const struct kg_db_row *row, size_t c,
 }
 
 static enum kg_err
+id_row(const struct kg_db_row *row, void *arg)
+{
+	*(unsigned long long *)arg = (unsigned long long)kg_db_row_int(row, 0);
+	return KG_OK;
+}
+
+static enum kg_err
 state_row(const struct kg_db_row *row, void *arg)
 {
-	struct refresh_state	*s = arg;
+	struct refresh_state		*s = arg;
+	struct kg_session_family	*f = s->rs_fam;
+	enum kg_err			 r;
 
+	memset(f, 0, sizeof(*f));
 	s->rs_id = (unsigned long long)kg_db_row_int(row, 0);
-	s->rs_used = kg_db_row_int(row, 6) != 0;
-	s->rs_live = kg_db_row_int(row, 7) != 0;
-	return family_cols(row, 1, s->rs_fam);
+	if ((r = kg_db_row_text_copy(row, 1, f->sf_id,
+	    sizeof(f->sf_id))) != KG_OK)
+		return r;
+	f->sf_ns_id = (uint64_t)kg_db_row_int(row, 2);
+	if ((r = kg_db_row_text_copy(row, 3, f->sf_subject,
+	    sizeof(f->sf_subject))) != KG_OK)
+		return r;
+	s->rs_used = kg_db_row_int(row, 4) != 0;
+	s->rs_live = kg_db_row_int(row, 5) != 0;
+	return KG_OK;
+}
+
+static enum kg_err
+who_row(const struct kg_db_row *row, void *arg)
+{
+	struct kg_session_family	*f = arg;
+
+	f->sf_track = (int)kg_db_row_int(row, 1);
+	return kg_db_row_text_copy(row, 0, f->sf_ns, sizeof(f->sf_ns));
 }
 
 struct rotate_arg {
@@ -312,9 +350,12 @@ rotate_txn(struct kg_db *db, void *arg)
 	{
 		struct kg_db_param p[] = { KG_P_BLOB(h, 32) };
 
-		if ((r = kg_db_exec(db, &S_REFRESH_CONSUME, KG_DB_ARGS(p),
-		    &n)) != KG_OK)
-			goto out;
+		r = kg_db_query_one(db, &S_REFRESH_ID, KG_DB_ARGS(p),
+		    id_row, &st.rs_id);
+	}
+	if (r == KG_OK) {
+		struct kg_db_param p[] = { KG_P_INT(st.rs_id) };
+
 		r = kg_db_query_one(db, &S_REFRESH_STATE, KG_DB_ARGS(p),
 		    state_row, &st);
 	}
@@ -325,9 +366,34 @@ rotate_txn(struct kg_db *db, void *arg)
 	}
 	if (r != KG_OK)
 		goto out;
+	{
+		struct kg_db_param p[] = { KG_P_TEXT(ra->ra_fam->sf_subject),
+		    KG_P_INT(ra->ra_fam->sf_ns_id) };
+
+		r = kg_db_query_one(db, &S_REFRESH_WHO, KG_DB_ARGS(p),
+		    who_row, ra->ra_fam);
+	}
+	if (r != KG_OK) {
+		/* No namespace: it went, and its families with it. */
+		if (r == KG_ERR_NOT_FOUND)
+			r = KG_OK;
+		goto out;
+	}
+	if (!st.rs_live) {
+		/* Its family is over: nothing to consume, no reuse to see. */
+		r = KG_OK;
+		goto out;
+	}
+	{
+		struct kg_db_param p[] = { KG_P_INT(st.rs_id) };
+
+		if ((r = kg_db_exec(db, &S_REFRESH_CONSUME, KG_DB_ARGS(p),
+		    &n)) != KG_OK)
+			goto out;
+	}
 	snprintf(target, sizeof(target), "family:%s", ra->ra_fam->sf_id);
 	if (n != 1) {
-		if (st.rs_used && st.rs_live) {
+		if (st.rs_used) {
 			/* Reuse: the family dies, its access tokens too. */
 			struct kg_db_param p[] = { KG_P_TEXT("reuse"),
 			    KG_P_TEXT(ra->ra_fam->sf_id) };

@@ -1,4 +1,5 @@
 /* wallet.c: nonces, namespaces and members, apps (SPEC 2, 4). */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/base/random.h"
@@ -9,17 +10,12 @@ static const char base62[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /*
- * The wallet's pending nonces, counted and locked by one UPDATE that
- * changes nothing (used_at is NULL already): with CLIENT_FOUND_ROWS the
- * matched count is the pending count, and its next-key locks on the
- * (wallet, expires_at) range make a concurrent challenge's INSERT for the
- * same wallet wait (or deadlock and be retried) until we commit.  An
- * UPDATE rather than SELECT ... FOR UPDATE because a lock error met while
- * fetching a result reaches db.c without its MariaDB error number (it
- * would be a 503 instead of a retry).
+ * The wallet's pending nonces, counted under the wallet's serial lock
+ * (kg_db_serialize): a plain read, whose snapshot starts after the lock,
+ * sees every nonce committed by the challenges that held it before.
  */
 static struct kg_sql S_NONCE_PENDING = KG_SQL("nonce_pending",
-    "UPDATE nonces SET used_at = NULL WHERE wallet = ? "
+    "SELECT COUNT(*) FROM nonces WHERE wallet = ? "
     "AND used_at IS NULL AND expires_at > UTC_TIMESTAMP(6)", 0);
 
 static struct kg_sql S_NOW = KG_SQL("db_now",
@@ -36,9 +32,6 @@ static struct kg_sql S_NONCE_CONSUME = KG_SQL("nonce_consume",
 
 static struct kg_sql S_NS_GET = KG_SQL("namespace_get",
     "SELECT id FROM namespaces WHERE name = ?", KG_SQL_IDEMPOTENT);
-
-static struct kg_sql S_NS_LOCK = KG_SQL("namespace_lock",
-    "SELECT id FROM namespaces WHERE name = ? FOR UPDATE", 0);
 
 static struct kg_sql S_NS_INSERT = KG_SQL("namespace_insert",
     "INSERT INTO namespaces (name, created_at) "
@@ -81,22 +74,33 @@ now_row(const struct kg_db_row *row, void *arg)
 }
 
 static enum kg_err
+count_row(const struct kg_db_row *row, void *arg)
+{
+	*(long long *)arg = kg_db_row_int(row, 0);
+	return KG_OK;
+}
+
+static enum kg_err
 nonce_create_txn(struct kg_db *db, void *arg)
 {
 	struct nonce_create	*c = arg;
 	struct kg_nonce		*o = c->nc_out;
-	unsigned long long	 pending = 0;
+	long long		 pending = 0;
+	char			 lock[KG_DB_SERIAL_MAX + 1];
 	enum kg_err		 r;
 
 	c->nc_now = 0;
+	(void)snprintf(lock, sizeof(lock), "nonce:%s", c->nc_wallet);
+	if ((r = kg_db_serialize(db, lock)) != KG_OK)
+		return r;
 	{
 		struct kg_db_param p[] = { KG_P_TEXT(c->nc_wallet) };
 
-		if ((r = kg_db_exec(db, &S_NONCE_PENDING, KG_DB_ARGS(p),
-		    &pending)) != KG_OK)
+		if ((r = kg_db_query_one(db, &S_NONCE_PENDING, KG_DB_ARGS(p),
+		    count_row, &pending)) != KG_OK)
 			return r;
 	}
-	if (pending >= (unsigned long long)c->nc_max)
+	if (pending >= c->nc_max)
 		return KG_ERR_TOO_LARGE;
 	if ((r = kg_db_query_one(db, &S_NOW, KG_DB_NOARGS, now_row,
 	    &c->nc_now)) != KG_OK)
@@ -181,6 +185,7 @@ enum kg_err
 kg_store_signin_member(struct kg_db *db, const char *ns, int auto_create,
     const char *wallet, uint64_t *ns_id, int *track, int *joined)
 {
+	char		lock[KG_DB_SERIAL_MAX + 1];
 	enum kg_err	r;
 	int		found = 0;
 	size_t		n = 0;
@@ -188,15 +193,23 @@ kg_store_signin_member(struct kg_db *db, const char *ns, int auto_create,
 	*ns_id = 0;
 	*track = 0;
 	*joined = 0;
+	/*
+	 * Every enrolment in the namespace waits for the one before it, so
+	 * "no member yet: this one is track 4" is decided once.  A locking
+	 * read of a missing name would gap-lock the name index, and two
+	 * first sign-ins that then insert would deadlock.
+	 */
+	(void)snprintf(lock, sizeof(lock), "ns:%s", ns);
+	if ((r = kg_db_serialize(db, lock)) != KG_OK)
+		return r;
 	{
 		struct kg_db_param p[] = { KG_P_TEXT(ns) };
 
-		r = kg_db_query_one(db, &S_NS_LOCK, KG_DB_ARGS(p), id_row,
+		r = kg_db_query_one(db, &S_NS_GET, KG_DB_ARGS(p), id_row,
 		    ns_id);
 		if (r == KG_ERR_NOT_FOUND) {
 			if (!auto_create)
 				return KG_ERR_NOT_FOUND;
-			/* The new row is ours, locked, until commit. */
 			r = kg_db_exec(db, &S_NS_INSERT, KG_DB_ARGS(p), NULL);
 			if (r == KG_ERR_CONFLICT)
 				return KG_ERR_DB_RETRY;

@@ -50,16 +50,16 @@ enum kg_err	kg_store_namespace_get(struct kg_db *db, const char *ns,
 		    uint64_t *id);
 
 /*
- * Sign-in membership, inside the caller's transaction: locks namespace ns
- * FOR UPDATE, creating it when missing and auto_create is set (else
- * KG_ERR_NOT_FOUND: 404 namespace_not_found); a wallet already a member
- * keeps its track; otherwise it joins at track 4 when the namespace has
- * no member (its owner; the lock serialises first sign-ins) and at track
- * 1 otherwise.  Sets *ns_id and *track, and *joined to 1 when this call
- * made the wallet a member (0 when it already was one).  Returns KG_OK,
- * KG_ERR_NOT_FOUND,
- * or a KG_ERR_DB* status (KG_ERR_DB_RETRY when a concurrent creation of
- * the namespace won: kg_db_txn runs the transaction again).
+ * Sign-in membership, inside the caller's transaction, which must not
+ * have read rows before (kg_db_serialize): takes the namespace's serial
+ * lock ("ns:<name>"), creates the namespace when missing and auto_create
+ * is set (else KG_ERR_NOT_FOUND: 404 namespace_not_found); a wallet
+ * already a member keeps its track; otherwise it joins at track 4 when
+ * the namespace has no member (its owner; the lock serialises first
+ * sign-ins) and at track 1 otherwise.  Sets *ns_id and *track, and
+ * *joined to 1 when this call made the wallet a member (0 when it
+ * already was one).  Returns KG_OK, KG_ERR_NOT_FOUND, or a KG_ERR_DB*
+ * status.
  */
 enum kg_err	kg_store_signin_member(struct kg_db *db, const char *ns,
 		    int auto_create, const char *wallet, uint64_t *ns_id,
