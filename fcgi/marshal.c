@@ -30,6 +30,7 @@ enum kg_mvar {
 	MV_ROLE,
 	MV_REQUIRE_SCOPE,
 	MV_REQUIRE_PROJECT,
+	MV_REQUIRE_NAMESPACE,
 	MV__MAX
 };
 
@@ -53,6 +54,7 @@ static const struct {
 	[MV_ROLE] = MV("FCGI_ROLE"),
 	[MV_REQUIRE_SCOPE] = MV("KEYGATE_REQUIRE_SCOPE"),
 	[MV_REQUIRE_PROJECT] = MV("KEYGATE_REQUIRE_PROJECT"),
+	[MV_REQUIRE_NAMESPACE] = MV("KEYGATE_REQUIRE_NAMESPACE"),
 #undef MV
 };
 
@@ -304,9 +306,15 @@ kg_marshal_request(struct kg_marshal *m, char **envp, kg_marshal_read_fn rd,
 		 * The web server sends an authorizer neither CONTENT_LENGTH
 		 * nor a body (FastCGI 1.0, 6.3); the original request's body
 		 * belongs to the application behind it.
+		 *
+		 * A requirement set to "" is kept as "", not dropped: an
+		 * empty value is a broken configuration (a template variable
+		 * that expanded to nothing), and the decision refuses it
+		 * rather than granting any credential.
 		 */
-		req->require_scope = nonempty(v[MV_REQUIRE_SCOPE]);
-		req->require_project = nonempty(v[MV_REQUIRE_PROJECT]);
+		req->require_scope = v[MV_REQUIRE_SCOPE];
+		req->require_project = v[MV_REQUIRE_PROJECT];
+		req->require_namespace = v[MV_REQUIRE_NAMESPACE];
 		r = KG_OK;
 		goto out;
 	}

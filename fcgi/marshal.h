@@ -25,8 +25,11 @@
  *            absent (nginx sends CONTENT_TYPE and CONTENT_LENGTH empty).
  *   role     FCGI_ROLE: RESPONDER (or unset: CGI) / AUTHORIZER; FILTER and
  *            anything else is refused.  In the authorizer role
- *            KEYGATE_REQUIRE_SCOPE / KEYGATE_REQUIRE_PROJECT are picked up,
- *            and no body is read (the FastCGI spec sends none).
+ *            KEYGATE_REQUIRE_SCOPE / KEYGATE_REQUIRE_PROJECT /
+ *            KEYGATE_REQUIRE_NAMESPACE are picked up as they are: an
+ *            empty one is kept as "" (never "no requirement"), so the
+ *            decision refuses it as malformed; and no body is read (the
+ *            FastCGI spec sends none).
  *   body     CONTENT_LENGTH (digits only; empty = absent).
  * When a name occurs twice the first one counts: libfcgi puts FCGI_ROLE,
  * taken from the FastCGI record that begins the request, first, so a

@@ -601,3 +601,176 @@ kg_request() {
 kg_header() {
 	printf '%s\n' "$KG_HEADERS" | sed -n "s/^$1: *//p" | tail -n 1
 }
+
+# ---------------------------------------------------------------- authorizers
+# Web servers in front of a static folder that keygate protects (SPEC 10).
+
+# kg_start_lighttpd_authorizer FCGI_HOST FCGI_PORT DOCROOT [LOCATION...]:
+# starts a private lighttpd (-D, in the background) serving the files of
+# DOCROOT itself, with keygate (the FastCGI server at FCGI_HOST:FCGI_PORT,
+# or at the unix socket when FCGI_HOST is "unix:/path") as the FastCGI
+# Authorizer ("mode" => "authorizer") of every LOCATION.  A LOCATION is
+# "PREFIX [NAME=VALUE...]" (values without blanks): requests whose path
+# starts with PREFIX are authorized first, and each NAME=VALUE (e.g.
+# KEYGATE_REQUIRE_SCOPE=keys:read) reaches the authorizer as a FastCGI
+# parameter of that location only, through setenv.add-environment inside
+# the location's condition ("bin-environment" would not do: it is the
+# environment of a spawned process, the same for every location).  Files
+# ending in .sh run as CGI scripts (mod_cgi, with the authorizer's
+# Variable-* answers in their environment).  Writes
+# $KG_TMP/lighttpd-authz.conf; logs to $KG_TMP/lighttpd-authz.error.log.
+# Sets KG_LIGHTTPD_AUTHZ_PID, KG_LIGHTTPD_AUTHZ_PORT, KG_LIGHTTPD_AUTHZ_URL.
+kg_start_lighttpd_authorizer() {
+	local host=$1 fport=$2 docroot=$3 lighttpd backend loc prefix pair env
+	local conf=$KG_TMP/lighttpd-authz.conf
+	shift 3
+	lighttpd=$(kg_prog lighttpd)
+	[ -n "$lighttpd" ] || kg_skip "lighttpd is not installed"
+	case $host in
+	unix:*) backend="\"socket\" => \"${host#unix:}\"" ;;
+	*) backend="\"host\" => \"$host\", \"port\" => $fport" ;;
+	esac
+	KG_LIGHTTPD_AUTHZ_PORT=$(kg_free_port)
+	cat >"$conf" <<CONF
+server.document-root = "$docroot"
+server.bind = "127.0.0.1"
+server.port = $KG_LIGHTTPD_AUTHZ_PORT
+server.errorlog = "$KG_TMP/lighttpd-authz.error.log"
+server.modules += ( "mod_setenv", "mod_fastcgi", "mod_cgi" )
+cgi.assign = ( ".sh" => "" )
+CONF
+	for loc in "$@"; do
+		prefix=${loc%% *}
+		env=
+		if [ "$prefix" != "$loc" ]; then
+			for pair in ${loc#* }; do
+				env="$env${env:+, }\"${pair%%=*}\" => \"${pair#*=}\""
+			done
+		fi
+		cat >>"$conf" <<CONF
+\$HTTP["url"] =^ "$prefix" {
+	setenv.add-environment = ( $env )
+	fastcgi.server = ( "$prefix" => ( (
+		$backend,
+		"mode" => "authorizer",
+		"check-local" => "disable"
+	) ) )
+}
+CONF
+	done
+	printf '%s\n' "${KG_LIGHTTPD_EXTRA:-}" >>"$conf"
+	"$lighttpd" -tt -f "$conf" >"$KG_TMP/lighttpd-check.log" 2>&1 ||
+		kg_error "lighttpd rejects $conf: $(cat "$KG_TMP/lighttpd-check.log")"
+	"$lighttpd" -D -f "$conf" </dev/null >>"$KG_TMP/lighttpd-authz.log" 2>&1 &
+	KG_LIGHTTPD_AUTHZ_PID=$!
+	kg_track "$KG_LIGHTTPD_AUTHZ_PID"
+	KG_LIGHTTPD_AUTHZ_URL=http://127.0.0.1:$KG_LIGHTTPD_AUTHZ_PORT
+	kg_wait_listen "tcp:127.0.0.1:$KG_LIGHTTPD_AUTHZ_PORT" 10 ||
+		kg_error "lighttpd did not start (see $KG_TMP/lighttpd-authz.error.log)"
+}
+
+# kg_start_nginx SERVER_SNIPPET: starts a private nginx (daemon off, in the
+# background) with one server on 127.0.0.1 and a free port, whose
+# server-level directives (locations, root, ...) are in the file
+# SERVER_SNIPPET.  Everything nginx writes is under $KG_TMP/nginx (prefix,
+# pid file, temp paths, nginx.error.log, nginx.access.log): nothing of the
+# system's nginx (its configuration, its service, port 80) is used.  Run
+# by root, the workers stay root ("user root"): the default user could not
+# read the test's private 0700 directory; no privileged port is bound.
+# Sets KG_NGINX_PID, KG_NGINX_PORT, KG_NGINX_URL.
+kg_start_nginx() {
+	local snippet=$1 nginx dir=$KG_TMP/nginx conf user=
+	nginx=$(kg_prog nginx)
+	[ -n "$nginx" ] || kg_skip "nginx is not installed"
+	mkdir -p "$dir/tmp" || kg_error "cannot create $dir"
+	conf=$dir/nginx.conf
+	[ "$(id -u)" -ne 0 ] || user="user root root;"
+	KG_NGINX_PORT=$(kg_free_port)
+	cat >"$conf" <<CONF
+$user
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $KG_TMP/nginx.error.log info;
+events { worker_connections 64; }
+http {
+	access_log $KG_TMP/nginx.access.log;
+	client_body_temp_path $dir/tmp/body;
+	proxy_temp_path $dir/tmp/proxy;
+	fastcgi_temp_path $dir/tmp/fastcgi;
+	uwsgi_temp_path $dir/tmp/uwsgi;
+	scgi_temp_path $dir/tmp/scgi;
+	server {
+		listen 127.0.0.1:$KG_NGINX_PORT;
+		include $snippet;
+	}
+}
+CONF
+	"$nginx" -t -p "$dir/" -e "$KG_TMP/nginx.error.log" -c "$conf" \
+	    >"$KG_TMP/nginx-check.log" 2>&1 ||
+		kg_error "nginx rejects $conf: $(cat "$KG_TMP/nginx-check.log")"
+	"$nginx" -p "$dir/" -e "$KG_TMP/nginx.error.log" -c "$conf" \
+	    </dev/null >>"$KG_TMP/nginx.log" 2>&1 &
+	KG_NGINX_PID=$!
+	kg_track "$KG_NGINX_PID"
+	KG_NGINX_URL=http://127.0.0.1:$KG_NGINX_PORT
+	kg_wait_listen "tcp:127.0.0.1:$KG_NGINX_PORT" 10 ||
+		kg_error "nginx did not start (see $KG_TMP/nginx.error.log)"
+}
+
+# ---------------------------------------------------------------- wallets
+# kg_signer_init: makes ethers (npm, pinned by tests/e2e/package-lock.json)
+# ready in $top_builddir/tests/e2e (npm ci once, reused) and sets
+# KG_SIGNER to that directory; skips when npm cannot install it.  Needs
+# node and npm (kg_require_prog).  Then, with test-only keys:
+#   kg_eth_address KEY      the EIP-55 address of KEY
+#   kg_eth_sign KEY <MSG    personal_sign(MSG)
+kg_signer_init() {
+	local f
+	KG_SIGNER=$top_builddir/tests/e2e
+	mkdir -p "$KG_SIGNER" || kg_error "cannot create $KG_SIGNER"
+	for f in package.json package-lock.json sign.mjs; do
+		[ "$top_srcdir/tests/e2e/$f" -ef "$KG_SIGNER/$f" ] && continue
+		cmp -s "$top_srcdir/tests/e2e/$f" "$KG_SIGNER/$f" ||
+			cp "$top_srcdir/tests/e2e/$f" "$KG_SIGNER/$f" ||
+			kg_error "cannot copy $f"
+	done
+	if [ ! -f "$KG_SIGNER/node_modules/ethers/package.json" ] ||
+	   [ "$KG_SIGNER/package-lock.json" -nt "$KG_SIGNER/node_modules/.package-lock.json" ]; then
+		npm ci --prefix "$KG_SIGNER" --no-audit --no-fund --loglevel=error \
+		    >"$KG_TMP/npm.log" 2>&1 ||
+			kg_skip "npm ci (ethers) failed, no registry? $(tail -n 3 "$KG_TMP/npm.log")"
+	fi
+}
+
+kg_eth_address() {
+	KG_SIGN_KEY=$1 node "$KG_SIGNER/sign.mjs" address
+}
+
+kg_eth_sign() {
+	KG_SIGN_KEY=$1 node "$KG_SIGNER/sign.mjs" sign
+}
+
+# kg_wallet_session URL KEY NAMESPACE: signs in through keygate at URL
+# with the real challenge -> personal_sign(SIWE message) -> verify flow;
+# sets KG_ACCESS (the access token) and KG_TRACK.  Needs jq.
+kg_wallet_session() {
+	local url=$1 key=$2 ns=$3 addr nonce msg sig body
+	addr=$(kg_eth_address "$key") || kg_error "the signer does not run"
+	kg_request POST "$url/v1/auth/challenge" \
+	    -H 'Content-Type: application/json' \
+	    --data-binary "{\"wallet\":\"$addr\",\"namespace\":\"$ns\"}"
+	[ "$KG_STATUS" = 200 ] || kg_fail "challenge: $KG_STATUS $KG_BODY"
+	nonce=$(printf '%s' "$KG_BODY" | jq -r .nonce)
+	msg=$(printf '%s' "$KG_BODY" | jq -r .message)
+	sig=$(printf '%s' "$msg" | kg_eth_sign "$key") ||
+		kg_error "the signer does not run"
+	body=$(jq -nc --arg w "$addr" --arg n "$nonce" --arg s "$sig" \
+	    --arg m "$msg" --arg ns "$ns" \
+	    '{wallet:$w, nonce:$n, signature:$s, namespace:$ns, message:$m}')
+	kg_request POST "$url/v1/auth/verify" \
+	    -H 'Content-Type: application/json' --data-binary "$body"
+	[ "$KG_STATUS" = 200 ] || kg_fail "verify: $KG_STATUS $KG_BODY"
+	KG_ACCESS=$(printf '%s' "$KG_BODY" | jq -r .access_token)
+	KG_TRACK=$(printf '%s' "$KG_BODY" | jq -r .track)
+}

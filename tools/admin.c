@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,18 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
+#include "core/api/keys.h"
 #include "core/base/config.h"
 #include "core/base/err.h"
 #include "core/base/log.h"
+#include "core/base/names.h"
+#include "core/base/timefmt.h"
 #include "core/crypto/token.h"
+#include "core/store/apikey.h"
+#include "core/store/audit.h"
 #include "core/store/db.h"
 #include "core/store/migrate.h"
+#include "core/store/wallet.h"
 
 #define EXIT_OK		0
 #define EXIT_BEHIND	1
@@ -58,6 +65,7 @@ struct admin_cmd {
 static int	cmd_migrate(struct admin *, int, char **);
 static int	cmd_status(struct admin *, int, char **);
 static int	cmd_gen_admin_key(struct admin *, int, char **);
+static int	cmd_key(struct admin *, int, char **);
 
 static const struct admin_cmd cmds[] = {
 	{ "migrate", cmd_migrate, CMD_DB | CMD_DDL,
@@ -67,6 +75,11 @@ static const struct admin_cmd cmds[] = {
 	    "show the schema version; exit 1 if migrations are pending" },
 	{ "gen-admin-key", cmd_gen_admin_key, 0, "",
 	    "print a new global admin key (kg_ad_...) for admin_key" },
+	{ "key", cmd_key, CMD_DB,
+	    "create --namespace NS --name NAME --scopes \"A B\" "
+	    "[--expires 30d|60d|90d|1y|never] [--project P]... |\n"
+	    "      list --namespace NS [--all] | revoke --namespace NS ID",
+	    "API keys: mint one (its secret is printed once), list, revoke" },
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
@@ -344,6 +357,307 @@ cmd_gen_admin_key(struct admin *a, int argc, char **argv)
 		printf("%s\n", tok);
 	OPENSSL_cleanse(tok, sizeof(tok));
 	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+/* Options of "key create|list|revoke". */
+struct key_opts {
+	const char	*ko_ns, *ko_name, *ko_scopes, *ko_expires;
+	char		 ko_projects[KG_KEY_PROJECTS_BYTES];
+	int		 ko_nprojects, ko_all;
+};
+
+static int
+key_opts(int argc, char **argv, struct key_opts *o)
+{
+	static const struct option	 opts[] = {
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "scopes", required_argument, NULL, 's' },
+		{ "expires", required_argument, NULL, 'e' },
+		{ "project", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int				 ch;
+
+	memset(o, 0, sizeof(*o));
+	o->ko_expires = "90d";
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			o->ko_ns = optarg;
+			break;
+		case 'N':
+			o->ko_name = optarg;
+			break;
+		case 's':
+			o->ko_scopes = optarg;
+			break;
+		case 'e':
+			o->ko_expires = optarg;
+			break;
+		case 'p':
+			if (!kg_project_id_valid(optarg) ||
+			    ++o->ko_nprojects > KG_KEY_PROJECTS_MAX)
+				return -1;
+			if (o->ko_projects[0] != '\0')
+				strcat(o->ko_projects, " ");
+			strcat(o->ko_projects, optarg);
+			break;
+		case 'a':
+			o->ko_all = 1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return o->ko_ns != NULL && kg_namespace_valid(o->ko_ns) ? optind : -1;
+}
+
+static struct json_object *
+key_to_json(const struct kg_apikey *k)
+{
+	struct json_object	*o, *a;
+	char			 ts[KG_TIME_RFC3339_MAX], w[KG_KEY_SCOPES_MAX + 1];
+	char			*p, *save = NULL;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)k->ak_id));
+	json_object_object_add(o, "prefix", json_object_new_string(k->ak_id8));
+	json_object_object_add(o, "name", json_object_new_string(k->ak_name));
+	a = json_object_new_array();
+	snprintf(w, sizeof(w), "%s", k->ak_scopes);
+	for (p = strtok_r(w, " ", &save); p != NULL; p = strtok_r(NULL, " ",
+	    &save))
+		json_object_array_add(a, json_object_new_string(p));
+	json_object_object_add(o, "scopes", a);
+	if (k->ak_all_projects)
+		a = NULL;
+	else {
+		a = json_object_new_array();
+		snprintf(w, sizeof(w), "%s", k->ak_projects);
+		for (p = strtok_r(w, " ", &save); p != NULL;
+		    p = strtok_r(NULL, " ", &save))
+			json_object_array_add(a, json_object_new_string(p));
+	}
+	json_object_object_add(o, "project_ids", a);
+	json_object_object_add(o, "created_at",
+	    kg_time_format_rfc3339(k->ak_created_us, ts, 0) == KG_OK ?
+	    json_object_new_string(ts) : NULL);
+	json_object_object_add(o, "expires_at", k->ak_expires_us != 0 &&
+	    kg_time_format_rfc3339(k->ak_expires_us, ts, 0) == KG_OK ?
+	    json_object_new_string(ts) : NULL);
+	json_object_object_add(o, "revoked_at", k->ak_revoked_us != 0 &&
+	    kg_time_format_rfc3339(k->ak_revoked_us, ts, 0) == KG_OK ?
+	    json_object_new_string(ts) : NULL);
+	json_object_object_add(o, "created_by",
+	    json_object_new_string(k->ak_created_by));
+	return o;
+}
+
+static void
+key_audit(struct admin *a, const char *ns, const char *action,
+    const char *id8)
+{
+	struct kg_audit	au;
+	char		target[16];
+
+	snprintf(target, sizeof(target), "key:%s", id8);
+	memset(&au, 0, sizeof(au));
+	au.au_namespace = ns;
+	au.au_actor_type = "admin";
+	au.au_actor = "admin";
+	au.au_action = action;
+	au.au_target = target;
+	au.au_outcome = "ok";
+	if (kg_store_audit(a->a_db, &au) != KG_OK)
+		fprintf(stderr, "%s: audit event %s not recorded\n", progname,
+		    action);
+}
+
+static int
+key_create(struct admin *a, const struct key_opts *o, uint64_t ns_id)
+{
+	struct kg_apikey_new	 kn;
+	struct kg_apikey	 k;
+	struct json_object	*j;
+	char			 sec[KG_TOKEN_MAX];
+	char			 sc[KG_KEY_SCOPES_MAX + 1], w[KG_KEY_SCOPES_MAX + 1];
+	char			*p, *save = NULL;
+	long			 exp;
+	enum kg_err		 r;
+
+	if (o->ko_name == NULL || o->ko_name[0] == '\0' ||
+	    strlen(o->ko_name) > KG_KEY_NAME_MAX || o->ko_scopes == NULL ||
+	    strlen(o->ko_scopes) > KG_KEY_SCOPES_MAX)
+		return cmd_usage(&cmds[3]);
+	if ((exp = kg_keys_expiry(o->ko_expires)) < 0)
+		return fail(a, "invalid_expiry",
+		    "--expires must be 30d, 60d, 90d, 1y or never");
+	sc[0] = '\0';
+	snprintf(w, sizeof(w), "%s", o->ko_scopes);
+	for (p = strtok_r(w, " ,", &save); p != NULL;
+	    p = strtok_r(NULL, " ,", &save)) {
+		if (!kg_keys_scope_known(&a->a_cfg, p))
+			return fail(a, "invalid_scopes", "unknown scope (the "
+			    "config's scopes, keys:read, keys:write, admin, "
+			    "introspect)");
+		if (sc[0] != '\0')
+			strcat(sc, " ");
+		strcat(sc, p);
+	}
+	if (sc[0] == '\0')
+		return fail(a, "invalid_scopes", "--scopes names no scope");
+	memset(&kn, 0, sizeof(kn));
+	kn.kn_ns_id = ns_id;
+	kn.kn_name = o->ko_name;
+	kn.kn_scopes = sc;
+	kn.kn_projects = o->ko_nprojects > 0 ? o->ko_projects : NULL;
+	kn.kn_created_by = "admin";
+	kn.kn_expires_in = exp;
+	r = kg_keys_mint(a->a_db, a->a_cfg.token_prefix, &kn, sec, &k);
+	if (r != KG_OK) {
+		OPENSSL_cleanse(sec, sizeof(sec));
+		return fail(a, "database", kg_strerror(r));
+	}
+	key_audit(a, o->ko_ns, "key_create", k.ak_id8);
+	if (a->a_json && (j = json_object_new_object()) != NULL) {
+		json_object_object_add(j, "key", key_to_json(&k));
+		json_object_object_add(j, "secret", json_object_new_string(sec));
+		printf("%s\n", json_object_to_json_string_ext(j,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
+	} else {
+		printf("%s\n", sec);
+		fprintf(stderr, "key %" PRIu64 " (prefix %s) created in %s; "
+		    "the secret above is shown only once\n", k.ak_id,
+		    k.ak_id8, o->ko_ns);
+	}
+	OPENSSL_cleanse(sec, sizeof(sec));
+	return EXIT_OK;
+}
+
+struct key_rows {
+	struct json_object	*kr_list;	/* --json */
+	size_t			 kr_n;
+};
+
+static enum kg_err
+key_row_print(const struct kg_apikey *k, void *arg)
+{
+	struct key_rows	*l = arg;
+	char		 ts[KG_TIME_RFC3339_MAX];
+
+	if (l->kr_list != NULL) {
+		json_object_array_add(l->kr_list, key_to_json(k));
+		return KG_OK;
+	}
+	if (l->kr_n++ == 0)
+		printf("%-8s %-8s %-20s %-20s %-8s %s\n", "ID", "PREFIX",
+		    "EXPIRES", "NAME", "STATE", "SCOPES");
+	if (k->ak_expires_us == 0 ||
+	    kg_time_format_rfc3339(k->ak_expires_us, ts, 0) != KG_OK)
+		snprintf(ts, sizeof(ts), "never");
+	printf("%-8" PRIu64 " %-8s %-20s %-20.20s %-8s %s\n", k->ak_id,
+	    k->ak_id8, ts, k->ak_name, k->ak_revoked_us != 0 ? "revoked" :
+	    k->ak_expired ? "expired" : "live", k->ak_scopes);
+	return KG_OK;
+}
+
+static int
+key_list(struct admin *a, const struct key_opts *o, uint64_t ns_id)
+{
+	struct key_rows	 l;
+	enum kg_err	 r;
+	size_t		 n = 0;
+
+	memset(&l, 0, sizeof(l));
+	if (a->a_json && (l.kr_list = json_object_new_array()) == NULL)
+		return fail(a, "internal", "out of memory");
+	r = kg_store_apikey_list(a->a_db, ns_id, o->ko_all, 0, 100000,
+	    key_row_print, &l, &n);
+	if (r != KG_OK) {
+		json_object_put(l.kr_list);
+		return fail(a, "database", kg_strerror(r));
+	}
+	if (l.kr_list != NULL) {
+		printf("%s\n", json_object_to_json_string_ext(l.kr_list,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(l.kr_list);
+	} else if (n == 0)
+		printf("no keys\n");
+	return EXIT_OK;
+}
+
+static int
+key_revoke(struct admin *a, const struct key_opts *o, uint64_t ns_id,
+    const char *idstr)
+{
+	struct kg_audit		 au;
+	struct kg_apikey	 k;
+	char			*end;
+	unsigned long long	 id;
+	int64_t			 at = 0;
+	enum kg_err		 r;
+
+	id = strtoull(idstr, &end, 10);
+	if (idstr[0] < '1' || idstr[0] > '9' || *end != '\0')
+		return fail(a, "not_found", "ID must be a key id (see key list)");
+	memset(&au, 0, sizeof(au));
+	au.au_actor_type = "admin";
+	au.au_actor = "admin";
+	if ((r = kg_store_apikey_get(a->a_db, ns_id, id, &k)) == KG_OK)
+		r = kg_store_apikey_revoke(a->a_db, ns_id, id, &au, &at);
+	if (r == KG_ERR_NOT_FOUND)
+		return fail(a, "not_found", "no live key with that id in the "
+		    "namespace");
+	if (r != KG_OK)
+		return fail(a, "database", kg_strerror(r));
+	/* As DELETE /v1/keys/{id}: its access tokens and audit row went with it. */
+	if (a->a_json)
+		printf("{\"id\":%llu,\"prefix\":\"%s\",\"revoked\":true}\n", id,
+		    k.ak_id8);
+	else
+		printf("revoked key %llu (prefix %s)\n", id, k.ak_id8);
+	return EXIT_OK;
+}
+
+/* key create|list|revoke: the same store calls as the service. */
+static int
+cmd_key(struct admin *a, int argc, char **argv)
+{
+	struct key_opts	 o;
+	uint64_t	 ns_id = 0;
+	enum kg_err	 r;
+	const char	*sub;
+	int		 rest;
+
+	if (argc < 2)
+		return cmd_usage(&cmds[3]);
+	sub = argv[1];
+	if ((rest = key_opts(argc - 1, argv + 1, &o)) < 0)
+		return cmd_usage(&cmds[3]);
+	rest++;		/* index in argv */
+	if ((strcmp(sub, "revoke") == 0) != (argc - rest == 1) ||
+	    (strcmp(sub, "revoke") != 0 && argc != rest))
+		return cmd_usage(&cmds[3]);
+	if (strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0 &&
+	    strcmp(sub, "revoke") != 0)
+		return cmd_usage(&cmds[3]);
+	r = kg_store_namespace_get(a->a_db, o.ko_ns, &ns_id);
+	if (r == KG_ERR_NOT_FOUND)
+		return fail(a, "namespace_not_found", "no such namespace");
+	if (r != KG_OK)
+		return fail(a, "database", kg_strerror(r));
+	if (strcmp(sub, "create") == 0)
+		return key_create(a, &o, ns_id);
+	if (strcmp(sub, "list") == 0)
+		return key_list(a, &o, ns_id);
+	return key_revoke(a, &o, ns_id, argv[rest]);
 }
 
 int

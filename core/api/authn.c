@@ -12,6 +12,9 @@
 #include "core/base/names.h"
 #include "core/api/session.h"
 #include "core/base/log.h"
+#include "core/crypto/token.h"
+#include "core/store/apikey.h"
+#include "core/store/session.h"
 
 static const char *const kg_method_names[KG_METHOD__MAX] = {
 	[KG_METHOD_NONE] = "",
@@ -59,9 +62,8 @@ kg_authn_credential(const struct kg_request *req, size_t *len, int *bad)
 	return NULL;
 }
 
-/* A compact JWS: exactly two dots (SPEC 3: the kind comes from the shape). */
-static int
-is_jwt_shape(const char *t, size_t len)
+int
+kg_authn_jwt_shape(const char *t, size_t len)
 {
 	size_t	i, dots = 0;
 
@@ -114,6 +116,124 @@ admin_principal(const struct kg_request *req, struct kg_principal *pr,
 	return KG_AUTHN_OK;
 }
 
+/*
+ * A key's stored scopes into out, without operator.write: it is never an
+ * API-key scope (SPEC 2), whatever a row says.  A scope that does not fit
+ * whole is dropped, never cut.
+ */
+static void
+key_scopes(const char *list, char *out, size_t len)
+{
+	size_t	n = 0, w;
+
+	out[0] = '\0';
+	for (; *list != '\0'; list += w) {
+		while (*list == ' ')
+			list++;
+		if ((w = strcspn(list, " ")) == 0)
+			break;
+		if ((w == 14 && memcmp(list, "operator.write", 14) == 0) ||
+		    n + (n > 0) + w + 1 > len)
+			continue;
+		if (n > 0)
+			out[n++] = ' ';
+		memcpy(out + n, list, w);
+		n += w;
+		out[n] = '\0';
+	}
+}
+
+/*
+ * An API key (SPEC 6): shape, checksum, prefix and type first, with no
+ * query; then one indexed read by SHA-256.  The hash is the lookup key,
+ * so no secret is compared in C.  A database failure never grants.
+ */
+static enum kg_authn_result
+apikey_principal(struct kg_ctx *ctx, const char *t, size_t len,
+    struct kg_principal *pr, struct kg_response *resp)
+{
+	struct kg_token	 tk;
+	struct kg_apikey k;
+	unsigned char	 h[32];
+	char		 tok[KG_TOKEN_MAX];
+	enum kg_err	 r;
+
+	if (len >= sizeof(tok))
+		goto invalid;
+	memcpy(tok, t, len);
+	tok[len] = '\0';
+	if (kg_token_parse(tok, &tk) != KG_OK ||
+	    strcmp(tk.tk_type, "sk") != 0 ||
+	    strcmp(tk.tk_prefix, ctx->cfg->token_prefix) != 0)
+		goto invalid;
+	r = kg_store_token_hash(tok, h);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	if (r != KG_OK) {
+		kg_resp_from_err(resp, KG_ERR_INTERNAL);
+		return KG_AUTHN_REFUSED;
+	}
+	r = kg_store_apikey_lookup(ctx->db, h, &k);
+	if (r == KG_ERR_NOT_FOUND)
+		goto invalid;
+	if (r != KG_OK) {
+		kg_resp_from_err(resp, r == KG_ERR_INTERNAL ||
+		    r == KG_ERR_NOMEM ? r : KG_ERR_DB);
+		return KG_AUTHN_REFUSED;
+	}
+	if (k.ak_revoked_us != 0) {
+		kg_resp_error(resp, 401, "key_revoked",
+		    "The API key has been revoked.");
+		return KG_AUTHN_REFUSED;
+	}
+	if (k.ak_expired) {
+		kg_resp_error(resp, 401, "key_expired",
+		    "The API key has expired.");
+		return KG_AUTHN_REFUSED;
+	}
+	/*
+	 * A restricted key with an empty project list would read as "every
+	 * project" (pr_projects ""): keys.c never mints one, so such a row
+	 * is damage, and it grants nothing.
+	 */
+	if (!k.ak_all_projects && k.ak_projects[0] == '\0') {
+		kg_log_error("key %s: empty project_ids, refused", k.ak_id8);
+		goto invalid;
+	}
+	/* Within 60 s without a write per request; a lost touch is no refusal. */
+	if (k.ak_touch_due && kg_store_apikey_touch(ctx->db, k.ak_id) != KG_OK)
+		kg_log_warn("last_used_at of key %s not updated", k.ak_id8);
+	pr->pr_method = KG_METHOD_API_KEY;
+	/* The id8 is the key's public id everywhere (SPEC 3: "prefix"). */
+	(void)snprintf(pr->pr_subject, sizeof(pr->pr_subject), "key:%s",
+	    k.ak_id8);
+	(void)snprintf(pr->pr_ns, sizeof(pr->pr_ns), "%s", k.ak_ns);
+	key_scopes(k.ak_scopes, pr->pr_scopes, sizeof(pr->pr_scopes));
+	(void)snprintf(pr->pr_projects, sizeof(pr->pr_projects), "%s",
+	    k.ak_all_projects ? "" : k.ak_projects);
+	(void)snprintf(pr->pr_key_prefix, sizeof(pr->pr_key_prefix), "%s",
+	    k.ak_id8);
+	pr->pr_expires_at = k.ak_expires_us / 1000000;
+	return KG_AUTHN_OK;
+invalid:
+	OPENSSL_cleanse(tok, sizeof(tok));
+	kg_resp_error(resp, 401, "invalid_token", "The credential is not valid.");
+	return KG_AUTHN_REFUSED;
+}
+
+/* Does t look like <prefix>_sk_...? (the full parse comes next) */
+static int
+is_apikey_shape(const struct kg_config *cfg, const char *t, size_t len)
+{
+	size_t	plen;
+
+	/* A hand-made config (tests, tools) may have no prefix: no keys then. */
+	if (cfg->token_prefix == NULL)
+		return 0;
+	plen = strlen(cfg->token_prefix);
+	return len > plen + 4 && strncmp(t, cfg->token_prefix, plen) == 0 &&
+	    strncmp(t + plen, "_sk_", 4) == 0;
+}
+
 enum kg_authn_result
 kg_authn(struct kg_ctx *ctx, const struct kg_request *req,
     struct kg_principal *pr, struct kg_response *resp)
@@ -132,7 +252,7 @@ kg_authn(struct kg_ctx *ctx, const struct kg_request *req,
 	}
 	if (is_admin_key(ctx->cfg, t, len))
 		return admin_principal(req, pr, resp);
-	if (is_jwt_shape(t, len)) {
+	if (kg_authn_jwt_shape(t, len)) {
 		int		revoked = 1;
 		enum kg_err	r;
 
@@ -151,8 +271,10 @@ kg_authn(struct kg_ctx *ctx, const struct kg_request *req,
 			    r == KG_ERR_NOMEM ? r : KG_ERR_DB);
 		return KG_AUTHN_REFUSED;
 	}
+	if (is_apikey_shape(ctx->cfg, t, len))
+		return apikey_principal(ctx, t, len, pr, resp);
 	/*
-	 * Every other kind (kg_sk_, kg_ot_, mdt_) is recognised by its
+	 * Every other kind (kg_ot_, mdt_) is recognised by its
 	 * shape and validated by its own module as those land; until then it
 	 * is not a credential this service accepts.
 	 */
@@ -184,9 +306,63 @@ kg_principal_has_scope(const struct kg_principal *pr, const char *scope)
 {
 	if (pr->pr_method == KG_METHOD_NONE)
 		return 0;
-	if (pr->pr_method == KG_METHOD_ADMIN || has_word(pr->pr_scopes, scope))
+	if (pr->pr_method == KG_METHOD_ADMIN)
 		return 1;
-	/* admin implies every scope of the namespace except operator.write. */
-	return strcmp(scope, "operator.write") != 0 &&
-	    has_word(pr->pr_scopes, "admin");
+	/*
+	 * SPEC 2: operator.write is never a key or org-token scope: only a
+	 * wallet session whose track grants it holds it, whatever a stored
+	 * key, token or key-derived JWT (no track) lists.
+	 */
+	if (strcmp(scope, "operator.write") == 0)
+		return pr->pr_method == KG_METHOD_JWT && pr->pr_track >= 1 &&
+		    has_word(pr->pr_scopes, scope);
+	if (has_word(pr->pr_scopes, scope))
+		return 1;
+	/* admin implies every other scope of the namespace. */
+	return has_word(pr->pr_scopes, "admin");
+}
+
+int
+kg_principal_allows_project(const struct kg_principal *pr,
+    const char *project)
+{
+	if (pr->pr_method == KG_METHOD_NONE)
+		return 0;
+	return pr->pr_projects[0] == '\0' || has_word(pr->pr_projects, project);
+}
+
+void
+kg_principal_actor(const struct kg_principal *pr, const char **actor,
+    const char **type)
+{
+	*actor = pr->pr_key_prefix[0] != '\0' ? pr->pr_key_prefix :
+	    pr->pr_subject;
+	switch (pr->pr_method) {
+	case KG_METHOD_ADMIN:
+		*type = *actor = "admin";
+		break;
+	case KG_METHOD_JWT:
+		/* A key-derived access token (subject key:<id8>) is its key. */
+		if (strncmp(pr->pr_subject, "key:", 4) == 0) {
+			*type = "api_key";
+			*actor = pr->pr_subject + 4;
+		} else {
+			*type = "wallet";
+			*actor = pr->pr_subject;
+		}
+		break;
+	case KG_METHOD_API_KEY:
+		*type = "api_key";
+		break;
+	case KG_METHOD_ORG_TOKEN:
+		*type = "org_token";
+		break;
+	case KG_METHOD_DAEMON_TOKEN:
+		*type = "daemon";
+		break;
+	default:
+		*type = "anonymous";
+		*actor = "";
+		break;
+	}
 }

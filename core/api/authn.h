@@ -32,6 +32,9 @@ struct kg_principal {
 						 * without a selected one */
 	int		 pr_track;		/* 1-4 for wallet sessions, else 0 */
 	char		 pr_scopes[1024];	/* space-separated */
+	char		 pr_projects[1024];	/* space-separated project ids
+						 * the credential is limited
+						 * to; "" = every project */
 	int64_t		 pr_expires_at;		/* seconds since epoch; 0 = none */
 	char		 pr_key_prefix[9];	/* id8 of opaque credentials */
 	char		 pr_jti[33];		/* JWT only */
@@ -60,6 +63,12 @@ const char		*kg_authn_credential(const struct kg_request *req,
 			    size_t *len, int *bad);
 
 /*
+ * Returns 1 when t[0..len) has the shape of a compact JWS, exactly two
+ * dots (SPEC 3: a credential's kind comes from its shape), else 0.
+ */
+int			kg_authn_jwt_shape(const char *t, size_t len);
+
+/*
  * Authenticates the credential of req into *pr.  Never grants on a failure
  * to read the database: that is KG_AUTHN_REFUSED with 503.
  */
@@ -72,5 +81,21 @@ enum kg_authn_result	kg_authn(struct kg_ctx *, const struct kg_request *,
  */
 int			kg_principal_has_scope(const struct kg_principal *pr,
 			    const char *scope);
+
+/*
+ * Returns 1 when pr may act on project (pr_projects empty: every project;
+ * else project is one of its words), else 0.  NONE holds no project.
+ */
+int			kg_principal_allows_project(
+			    const struct kg_principal *pr, const char *project);
+
+/*
+ * The audit actor of pr (SPEC 9: "prefix or wallet").  *type is "admin",
+ * "wallet", "api_key", "org_token", "daemon" or "anonymous"; *actor is
+ * "admin", the wallet, the credential's id8 prefix, or "".  Both point
+ * into pr or at static strings.
+ */
+void			kg_principal_actor(const struct kg_principal *pr,
+			    const char **actor, const char **type);
 
 #endif

@@ -69,3 +69,12 @@ kg_ctx_free(struct kg_ctx *ctx)
 	}
 	ctx->docs_html = NULL;
 }
+
+int64_t
+kg_ctx_now_sec(struct kg_ctx *ctx)
+{
+	struct timespec	ts;
+
+	ctx->now(&ts);
+	return (int64_t)ts.tv_sec;
+}

@@ -9,6 +9,7 @@
 #define KG_CTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include "core/base/config.h"
 #include "core/base/err.h"
@@ -46,5 +47,8 @@ enum kg_err	kg_ctx_check(const struct kg_config *cfg, char *why, size_t len);
 enum kg_err	kg_ctx_init(struct kg_ctx *ctx, const struct kg_config *cfg);
 /* Releases everything kg_ctx_init and later use acquired. */
 void		kg_ctx_free(struct kg_ctx *ctx);
+
+/* ctx's clock in whole seconds since the epoch (JWT times, key expiry). */
+int64_t		kg_ctx_now_sec(struct kg_ctx *ctx);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -120,6 +121,14 @@ kg_resp_json(struct kg_response *resp, int status, const char *json)
 }
 
 void
+kg_resp_json_begin(struct kg_response *resp, int status)
+{
+	resp->status = status;
+	resp->content_type = KG_CT_JSON;
+	kg_buf_reset(&resp->body);
+}
+
+void
 kg_resp_from_err(struct kg_response *resp, enum kg_err e)
 {
 	switch (e) {
@@ -206,4 +215,33 @@ kg_query_get(const char *query, const char *key, char *out, size_t outlen)
 		p = *amp == '&' ? amp + 1 : NULL;
 	}
 	return found;
+}
+
+enum kg_err
+kg_list_limit(const struct kg_request *req, size_t *limit,
+    struct kg_response *resp)
+{
+	const char	*query = req->query != NULL ? req->query : "";
+	char		*val;
+	size_t		 n, cap = strlen(query) + 1;
+	int		 q;
+
+	*limit = KG_LIST_LIMIT_DEFAULT;
+	/* The value is no longer than the query: never cut, so never refused
+	 * for its length alone. */
+	if ((val = malloc(cap)) == NULL)
+		return KG_ERR_NOMEM;
+	q = kg_query_get(query, "limit", val, cap);
+	n = q == 1 ? strlen(val) : 0;
+	if (q < 0 || (q == 1 && (n == 0 || val[0] < '1' || val[0] > '9' ||
+	    strspn(val, "0123456789") != n))) {
+		*limit = 0;
+		kg_resp_error(resp, 400, "invalid_request",
+		    "limit must be a positive integer.");
+	} else if (q == 1)	/* four digits or more: above the cap */
+		*limit = n > 3 ? KG_LIST_LIMIT_MAX : strtoul(val, NULL, 10);
+	if (*limit > KG_LIST_LIMIT_MAX)
+		*limit = KG_LIST_LIMIT_MAX;
+	free(val);
+	return KG_OK;
 }

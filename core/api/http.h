@@ -29,8 +29,14 @@ struct kg_request {
 	const char	*x_namespace;	/* HTTP_X_KEYGATE_NAMESPACE or NULL */
 	const char	*remote_addr;	/* REMOTE_ADDR or "" */
 	enum kg_role	 role;
-	const char	*require_scope;	/* authorizer: KEYGATE_REQUIRE_SCOPE or NULL */
-	const char	*require_project; /* authorizer: KEYGATE_REQUIRE_PROJECT or NULL */
+	/*
+	 * Authorizer requirements: KEYGATE_REQUIRE_SCOPE, _PROJECT,
+	 * _NAMESPACE as given (NULL when absent; "" when set but empty,
+	 * which refuses every request rather than requiring nothing).
+	 */
+	const char	*require_scope;
+	const char	*require_project;
+	const char	*require_namespace;
 	const char	*body;		/* NUL-terminated copy; "" if none */
 	size_t		 body_len;
 	int		 body_too_large; /* set by the front: answer 413 */
@@ -40,7 +46,7 @@ struct kg_request {
 
 struct kg_header {
 	const char	*h_name;	/* static string */
-	char		 h_value[256];
+	char		 h_value[1024];	/* fits every pr_scopes */
 };
 
 struct kg_response {
@@ -87,6 +93,9 @@ enum kg_err	 kg_resp_json_refused(struct kg_response *,
 /* Sets status and a JSON body copied from json (already serialised). */
 enum kg_err	 kg_resp_json(struct kg_response *, int status, const char *json);
 
+/* Sets status and the JSON content type, and empties the body to fill. */
+void		 kg_resp_json_begin(struct kg_response *, int status);
+
 /*
  * Renders a core status that a handler did not turn into a response itself:
  * KG_ERR_DB* -> 503 unavailable, KG_ERR_INVALID -> 400 invalid_request,
@@ -102,5 +111,18 @@ void		 kg_resp_from_err(struct kg_response *, enum kg_err);
  */
 int		 kg_query_get(const char *query, const char *key,
 		    char *out, size_t outlen);
+
+#define KG_LIST_LIMIT_DEFAULT	100
+#define KG_LIST_LIMIT_MAX	500
+
+/*
+ * Reads the limit of a list endpoint from req's query (SPEC 1): absent,
+ * KG_LIST_LIMIT_DEFAULT; a positive integer without leading zeros,
+ * however many digits, at most KG_LIST_LIMIT_MAX.  Returns KG_OK with
+ * *limit set; KG_OK with *limit 0 and resp filled (400 invalid_request)
+ * when it is anything else; KG_ERR_NOMEM.
+ */
+enum kg_err	 kg_list_limit(const struct kg_request *req, size_t *limit,
+		    struct kg_response *resp);
 
 #endif

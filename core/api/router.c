@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/api/authn.h"
+#include "core/api/check.h"
 #include "core/api/router.h"
 
 const char *
@@ -90,12 +91,10 @@ kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
 
 	/*
 	 * The Authorizer role authorizes the original request, whatever its
-	 * path.  Credentials are checked by the authn gate of a later issue;
-	 * until it exists, the role fails closed.
+	 * path: no route applies (check.c).
 	 */
 	if (req->role == KG_ROLE_AUTHORIZER) {
-		kg_resp_error(resp, 401, "unauthenticated",
-		    "A valid credential is required.");
+		kg_check_authorizer(ctx, req, resp);
 		return;
 	}
 

@@ -5,6 +5,9 @@
  */
 #include <stddef.h>
 
+#include "core/api/check.h"
+#include "core/api/keys.h"
+#include "core/api/members.h"
 #include "core/api/ops.h"
 #include "core/api/router.h"
 #include "core/api/session.h"
@@ -26,5 +29,24 @@ const struct kg_route kg_routes[] = {
 	{ "POST", "/v1/auth/logout",	kg_session_logout, KG_AUTH_PUBLIC, NULL },
 	{ "POST", "/v1/auth/revoke",	kg_session_revoke, KG_AUTH_PUBLIC, NULL },
 	{ "GET",  "/v1/auth/whoami",	kg_session_whoami, KG_AUTH_OPTIONAL, NULL },
+	/* token and introspect check the credential's kind themselves. */
+	{ "POST", "/v1/auth/token",	kg_keys_token,	KG_AUTH_REQUIRED, NULL },
+	{ "POST", "/v1/auth/introspect", kg_keys_introspect, KG_AUTH_REQUIRED,
+	    "introspect" },
+	{ "POST", "/v1/auth/api-key",	kg_keys_wallet_mint, KG_AUTH_PUBLIC, NULL },
+	{ "GET",  "/v1/auth/check",	kg_check_route,	KG_AUTH_REQUIRED, NULL },
+	{ "POST", "/v1/keys",		kg_keys_create,	KG_AUTH_REQUIRED, "keys:write" },
+	{ "GET",  "/v1/keys",		kg_keys_list,	KG_AUTH_REQUIRED, "keys:read" },
+	{ "GET",  "/v1/keys/{id}",	kg_keys_get,	KG_AUTH_REQUIRED, "keys:read" },
+	{ "DELETE", "/v1/keys/{id}",	kg_keys_revoke,	KG_AUTH_REQUIRED, "keys:write" },
+	/* SPEC 9 rights depend on the namespace named: the handlers decide. */
+	{ "POST", "/v1/namespaces",	kg_ns_create,	KG_AUTH_REQUIRED, NULL },
+	{ "GET",  "/v1/namespaces/{ns}", kg_ns_get,	KG_AUTH_REQUIRED, NULL },
+	{ "GET",  "/v1/namespaces/{ns}/members", kg_members_list,
+	    KG_AUTH_REQUIRED, NULL },
+	{ "PUT",  "/v1/namespaces/{ns}/members/{wallet}", kg_members_put,
+	    KG_AUTH_REQUIRED, NULL },
+	{ "DELETE", "/v1/namespaces/{ns}/members/{wallet}", kg_members_delete,
+	    KG_AUTH_REQUIRED, NULL },
 	{ NULL,   NULL,			NULL,		KG_AUTH_PUBLIC, NULL },
 };

@@ -22,15 +22,6 @@
 /* How often a freshly minted refresh token may collide before giving up. */
 #define MINT_TRIES	3
 
-static int64_t
-now_sec(struct kg_ctx *ctx)
-{
-	struct timespec	ts;
-
-	ctx->now(&ts);
-	return (int64_t)ts.tv_sec;
-}
-
 long
 kg_session_access_ttl(const struct kg_config *cfg, int track)
 {
@@ -75,7 +66,7 @@ sign_access(struct kg_ctx *ctx, const char *ns, const char *subject,
 	*ttl = kg_session_access_ttl(ctx->cfg, track);
 	if (cap > 0 && cap < *ttl)
 		*ttl = cap;
-	c.jc_iat = c.jc_nbf = now_sec(ctx);
+	c.jc_iat = c.jc_nbf = kg_ctx_now_sec(ctx);
 	c.jc_exp = c.jc_iat + *ttl;
 	*exp = c.jc_exp;
 	if ((r = kg_jwt_sign(ctx->jwt, &c, out)) != KG_OK &&
@@ -84,6 +75,13 @@ sign_access(struct kg_ctx *ctx, const char *ns, const char *subject,
 		r = KG_ERR_INTERNAL;
 	}
 	return r;
+}
+
+enum kg_err
+kg_session_sign_key(struct kg_ctx *ctx, const char *ns, const char *subject,
+    const char *scope, long cap, struct kg_buf *out, long *ttl, int64_t *exp)
+{
+	return sign_access(ctx, ns, subject, 0, scope, "", cap, out, ttl, exp);
 }
 
 static const char *
@@ -152,7 +150,7 @@ kg_session_jwt_check(struct kg_ctx *ctx, const char *token, size_t len,
 	/* No key set (a context without one): no token can be valid. */
 	if (ctx->jwt == NULL)
 		return KG_ERR_INVALID;
-	if ((r = kg_jwt_verify(ctx->jwt, token, len, now_sec(ctx),
+	if ((r = kg_jwt_verify(ctx->jwt, token, len, kg_ctx_now_sec(ctx),
 	    ctx->cfg->clock_leeway, &c, &why)) != KG_OK) {
 		if (r == KG_ERR_INVALID)
 			kg_log_debug("access token refused: %s",
@@ -175,28 +173,10 @@ kg_session_jwt_check(struct kg_ctx *ctx, const char *token, size_t len,
 
 /* ------------------------------------------------------------ helpers */
 
-static void
-json_begin(struct kg_response *resp, int status)
-{
-	resp->status = status;
-	resp->content_type = KG_CT_JSON;
-	kg_buf_reset(&resp->body);
-}
-
 static enum kg_err
 status_ok(struct kg_response *resp)
 {
 	return kg_resp_json(resp, 200, "{\"status\":\"ok\"}");
-}
-
-/* A JWT has exactly two dots. */
-static int
-is_jwt(const char *t)
-{
-	const char	*d;
-
-	return (d = strchr(t, '.')) != NULL && (d = strchr(d + 1, '.')) != NULL &&
-	    strchr(d + 1, '.') == NULL;
 }
 
 /* A refresh token of this service: right shape, checksum, prefix, type. */
@@ -208,13 +188,6 @@ is_refresh(const struct kg_config *cfg, const char *t)
 	return kg_token_parse(t, &tk) == KG_OK &&
 	    strcmp(tk.tk_type, "rt") == 0 &&
 	    strcmp(tk.tk_prefix, cfg->token_prefix) == 0;
-}
-
-/* Renders a kg_json_parse failure (400 invalid_json / invalid_request). */
-static enum kg_err
-json_fail(struct kg_response *resp, enum kg_json_status js, const char *bad)
-{
-	return kg_resp_json_refused(resp, js, bad);
 }
 
 static void
@@ -348,7 +321,7 @@ refresh_rotation(struct kg_ctx *ctx, const struct kg_request *req,
 		    "The refresh token is not valid.");
 		goto out;
 	}
-	json_begin(resp, 200);
+	kg_resp_json_begin(resp, 200);
 	resp->no_store = 1;
 	if ((r = kg_buf_puts(&resp->body, "{\"access_token\":\"")) != KG_OK ||
 	    (r = kg_buf_json_str(&resp->body, kg_buf_str(&t.rt_at))) != KG_OK ||
@@ -498,7 +471,7 @@ access_rotation(struct kg_ctx *ctx, const struct kg_request *req,
 		r = KG_ERR_INTERNAL;
 		goto out;
 	}
-	json_begin(resp, 200);
+	kg_resp_json_begin(resp, 200);
 	resp->no_store = 1;
 	if ((r = kg_buf_puts(&resp->body, "{\"access_token\":\"")) != KG_OK ||
 	    (r = kg_buf_json_str(&resp->body, kg_buf_str(&t.at_at))) != KG_OK ||
@@ -549,7 +522,7 @@ kg_session_refresh(struct kg_ctx *ctx, const struct kg_request *req,
 			    "The refresh token is not valid.");
 			return KG_OK;
 		}
-		return json_fail(resp, js, bad);
+		return kg_resp_json_refused(resp, js, bad);
 	}
 	return refresh_rotation(ctx, req, v[0].jv_str, resp);
 }
@@ -580,7 +553,7 @@ kg_session_logout(struct kg_ctx *ctx, const struct kg_request *req,
 	if (req->body_len > 0) {
 		if ((js = kg_json_parse(&ctx->json, req->body, req->body_len,
 		    fields, v, &bad)) != KG_JSON_OK)
-			return json_fail(resp, js, bad);
+			return kg_resp_json_refused(resp, js, bad);
 		rt = v[0].jv_present ? v[0].jv_str : NULL;
 		all = v[1].jv_present && v[1].jv_bool;
 	}
@@ -605,7 +578,7 @@ kg_session_logout(struct kg_ctx *ctx, const struct kg_request *req,
 		 * Idempotent: an already revoked token logs out again, as
 		 * long as its signature and expiry are valid.
 		 */
-		if (!is_jwt(tok)) {
+		if (!kg_authn_jwt_shape(tok, toklen)) {
 			kg_resp_error(resp, 401, "invalid_token",
 			    "Only an access token or a refresh token can be "
 			    "logged out.");
@@ -665,10 +638,16 @@ is_form(const char *ct)
 	    (ct[33] == '\0' || ct[33] == ';' || ct[33] == ' ');
 }
 
+static enum kg_err
+token_required(struct kg_response *resp)
+{
+	kg_resp_error(resp, 400, "invalid_request", "token is required.");
+	return KG_OK;
+}
+
 enum kg_err
-kg_session_revoke(struct kg_ctx *ctx, const struct kg_request *req,
-    const struct kg_params *params, const struct kg_principal *unused,
-    struct kg_response *resp)
+kg_session_token_body(struct kg_ctx *ctx, const struct kg_request *req,
+    char form[KG_JWT_MAX + 1], const char **tok, struct kg_response *resp)
 {
 	static const struct kg_jfield fields[] = {
 		{ "token", KG_JT_STRING, KG_JF_REQUIRED, 1, KG_JWT_MAX },
@@ -676,48 +655,68 @@ kg_session_revoke(struct kg_ctx *ctx, const struct kg_request *req,
 		{ NULL, KG_JT__MAX, 0, 0, 0 }
 	};
 	struct kg_jval		 v[2];
-	struct kg_principal	 pr;
-	char			 form[KG_JWT_MAX + 1], hint[65];
-	const char		*bad = NULL, *tok;
+	char			 hint[65];
+	const char		*bad = NULL;
 	enum kg_json_status	 js;
-	enum kg_err		 r = KG_OK;
-	int			 revoked, got;
+	int			 got;
 
-	memset(v, 0, sizeof(v));
+	*tok = NULL;
 	form[0] = '\0';
 	if (is_form(req->content_type)) {
 		/* RFC 7009 clients also send client_id and the like: ignored. */
-		got = kg_query_get(req->body, "token", form, sizeof(form));
-		if (got != 1 || form[0] == '\0' ||
+		got = kg_query_get(req->body, "token", form, KG_JWT_MAX + 1);
+		if (got == 0 || (got == 1 && form[0] == '\0') ||
 		    kg_query_get(req->body, "token_type_hint", hint,
-		    sizeof(hint)) < 0) {
-			kg_resp_error(resp, 400, "invalid_request",
-			    "token is required.");
-			goto out;
-		}
-		tok = form;
-	} else {
-		if ((js = kg_json_parse(&ctx->json, req->body, req->body_len,
-		    fields, v, &bad)) != KG_JSON_OK) {
-			/* Too long to be ours: nothing to revoke. */
-			if (js == KG_JSON_BAD_FIELD && bad != NULL &&
-			    strcmp(bad, "token") == 0 && v[0].jv_present &&
-			    v[0].jv_len > 0) {
-				r = status_ok(resp);
-				goto out;
-			}
-			r = json_fail(resp, js, bad);
-			goto out;
-		}
-		tok = v[0].jv_str;
+		    sizeof(hint)) < 0)
+			return token_required(resp);
+		if (got < 0)
+			return KG_ERR_INVALID;
+		*tok = form;
+		return KG_OK;
 	}
+	memset(v, 0, sizeof(v));
+	if ((js = kg_json_parse(&ctx->json, req->body, req->body_len, fields,
+	    v, &bad)) == KG_JSON_OK) {
+		*tok = v[0].jv_str;
+		return KG_OK;
+	}
+	/* A string there, only too long: not a token of ours. */
+	if (js == KG_JSON_BAD_FIELD && bad != NULL && strcmp(bad, "token") == 0 &&
+	    v[0].jv_present && v[0].jv_len > 0)
+		return KG_ERR_TOO_LARGE;
+	return kg_resp_json_refused(resp, js, bad);
+}
+
+enum kg_err
+kg_session_revoke(struct kg_ctx *ctx, const struct kg_request *req,
+    const struct kg_params *params, const struct kg_principal *unused,
+    struct kg_response *resp)
+{
+	struct kg_principal	 pr;
+	char			 form[KG_JWT_MAX + 1];
+	const char		*tok;
+	enum kg_err		 r;
+	int			 revoked;
+
+	r = kg_session_token_body(ctx, req, form, &tok, resp);
+	/*
+	 * A JSON token too long to be ours: nothing to revoke.  A
+	 * form-encoded one that cannot be read stays a 400 here (where
+	 * introspection answers inactive): unchanged behaviour.
+	 */
+	if (r == KG_ERR_TOO_LARGE)
+		r = status_ok(resp);
+	else if (r == KG_ERR_INVALID)
+		r = token_required(resp);
+	if (r != KG_OK || tok == NULL)
+		goto out;
 	/* The hint is only a hint (RFC 7009 2.1): the shape decides. */
 	if (is_refresh(ctx->cfg, tok)) {
 		r = kg_store_family_revoke_by_refresh(ctx->db, tok, "revoke",
 		    NULL);
 		if (r == KG_ERR_NOT_FOUND)
 			r = KG_OK;
-	} else if (is_jwt(tok)) {
+	} else if (kg_authn_jwt_shape(tok, strlen(tok))) {
 		r = kg_session_jwt_check(ctx, tok, strlen(tok), &pr, &revoked);
 		if (r == KG_OK && !revoked)
 			r = revoke_jti(ctx->db, &pr, "revoke", NULL);
@@ -744,7 +743,7 @@ kg_session_whoami(struct kg_ctx *ctx, const struct kg_request *req,
 	enum kg_err	 r;
 	int		 first = 1;
 
-	json_begin(resp, 200);
+	kg_resp_json_begin(resp, 200);
 	if (pr->pr_method == KG_METHOD_NONE)
 		return kg_buf_puts(b, "{\"authenticated\":false}");
 	if ((r = kg_buf_puts(b, "{\"authenticated\":true,\"method\":\"")) !=
@@ -756,9 +755,8 @@ kg_session_whoami(struct kg_ctx *ctx, const struct kg_request *req,
 		return r;
 	if (pr->pr_ns[0] == '\0')
 		r = kg_buf_puts(b, "null");
-	else if ((r = kg_buf_puts(b, "\"")) == KG_OK &&
-	    (r = kg_buf_json_str(b, pr->pr_ns)) == KG_OK)
-		r = kg_buf_puts(b, "\"");
+	else
+		r = kg_buf_json_qstr(b, pr->pr_ns);
 	if (r != KG_OK || (r = kg_buf_puts(b, ",\"scopes\":[")) != KG_OK)
 		return r;
 	for (p = pr->pr_scopes; *p != '\0'; p = sp) {
@@ -769,9 +767,8 @@ kg_session_whoami(struct kg_ctx *ctx, const struct kg_request *req,
 		sp = p + strcspn(p, " ");
 		memcpy(word, p, (size_t)(sp - p));
 		word[sp - p] = '\0';
-		if ((r = kg_buf_puts(b, first ? "\"" : ",\"")) != KG_OK ||
-		    (r = kg_buf_json_str(b, word)) != KG_OK ||
-		    (r = kg_buf_puts(b, "\"")) != KG_OK)
+		if ((!first && (r = kg_buf_puts(b, ",")) != KG_OK) ||
+		    (r = kg_buf_json_qstr(b, word)) != KG_OK)
 			return r;
 		first = 0;
 	}
@@ -797,6 +794,6 @@ kg_session_jwks(struct kg_ctx *ctx, const struct kg_request *req,
     const struct kg_params *params, const struct kg_principal *pr,
     struct kg_response *resp)
 {
-	json_begin(resp, 200);
+	kg_resp_json_begin(resp, 200);
 	return kg_jwt_jwks(ctx->jwt, &resp->body);
 }

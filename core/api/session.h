@@ -10,6 +10,7 @@
 #include "core/api/authn.h"
 #include "core/api/router.h"
 #include "core/base/buf.h"
+#include "core/crypto/jwt.h"
 #include "core/crypto/token.h"
 
 struct kg_db;
@@ -43,6 +44,31 @@ enum kg_err	kg_session_start(struct kg_ctx *, struct kg_db *db,
  * min(access_ttl, the track's ceiling).
  */
 long		kg_session_access_ttl(const struct kg_config *, int track);
+
+/*
+ * Signs an access token without a session family (no sid, no track) for
+ * subject "key:<id8>" in namespace ns with scope (POST /v1/auth/token):
+ * fresh jti, TTL access_ttl, capped at cap seconds when cap > 0 (the
+ * key's time left).  out is reset first; *ttl and *exp are filled.
+ * Returns KG_OK, KG_ERR_NOMEM or KG_ERR_INTERNAL (logged).
+ */
+enum kg_err	kg_session_sign_key(struct kg_ctx *, const char *ns,
+		    const char *subject, const char *scope, long cap,
+		    struct kg_buf *out, long *ttl, int64_t *exp);
+
+/*
+ * Reads the token of an RFC 7009 / RFC 7662 request body, form-encoded
+ * (token, token_type_hint; other keys ignored) or JSON ({token,
+ * token_type_hint}, nothing else).  A form-encoded token is decoded into
+ * form, which the caller wipes.  Returns KG_OK with *tok set (pointing
+ * into form or ctx->json); KG_OK with *tok NULL and resp filled (400);
+ * KG_ERR_TOO_LARGE when the JSON token is too long to be one of ours;
+ * KG_ERR_INVALID when the form-encoded one is malformed, repeated or
+ * too long; KG_ERR_NOMEM.
+ */
+enum kg_err	kg_session_token_body(struct kg_ctx *,
+		    const struct kg_request *, char form[KG_JWT_MAX + 1],
+		    const char **tok, struct kg_response *);
 
 /*
  * Validates a compact JWT access token token[0..len): signature, iss,

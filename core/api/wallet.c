@@ -30,28 +30,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Appends s as a quoted JSON string. */
-static enum kg_err
-json_put(struct kg_buf *b, const char *s)
-{
-	enum kg_err	r;
-
-	if ((r = kg_buf_puts(b, "\"")) != KG_OK ||
-	    (r = kg_buf_json_str(b, s)) != KG_OK)
-		return r;
-	return kg_buf_puts(b, "\"");
-}
-
-/* Renders a kg_json_parse failure (resp is filled unless memory ran out). */
-static void
-json_refuse(struct kg_response *resp, enum kg_json_status st,
-    const char *bad)
-{
-	if (kg_resp_json_refused(resp, st, bad) != KG_OK)
-		kg_resp_from_err(resp, KG_ERR_NOMEM);
-}
-
-
 /* Is id in the space-separated siwe_chain_ids?  *first gets the first. */
 static int
 chain_allowed(const struct kg_config *cfg, uint64_t id, uint64_t *first)
@@ -157,8 +135,8 @@ kg_wallet_challenge(struct kg_ctx *ctx, const struct kg_request *req,
 		st = KG_JSON_OK;
 	}
 	if (st != KG_JSON_OK) {
-		json_refuse(resp, st, bad);
-		r = KG_OK;
+		/* KG_ERR_NOMEM is the router's 500. */
+		r = kg_resp_json_refused(resp, st, bad);
 		goto out;
 	}
 	if (kg_eth_address_parse(v[CH_WALLET].jv_str, addr) != KG_OK) {
@@ -242,13 +220,13 @@ kg_wallet_challenge(struct kg_ctx *ctx, const struct kg_request *req,
 	if ((r = kg_buf_puts(b, "{\"wallet\":\"")) != KG_OK ||
 	    (r = kg_buf_puts(b, lower)) != KG_OK ||
 	    (r = kg_buf_puts(b, "\",\"namespace\":")) != KG_OK ||
-	    (r = json_put(b, ns)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, ns)) != KG_OK ||
 	    (r = kg_buf_printf(b, ",\"nonce\":\"%s\",\"purpose\":",
 	    nonce.no_nonce)) != KG_OK ||
-	    (r = json_put(b, purpose)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, purpose)) != KG_OK ||
 	    (r = kg_buf_printf(b, ",\"issued_at\":\"%s\","
 	    "\"expires_at\":\"%s\",\"message\":", iat, exp)) != KG_OK ||
-	    (r = json_put(b, kg_buf_str(&msg))) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, kg_buf_str(&msg))) != KG_OK ||
 	    (r = kg_buf_puts(b, "}")) != KG_OK)
 		goto out;
 	resp->status = 200;
@@ -295,7 +273,8 @@ static const struct kg_jfield app_fields[] = {
 
 /* What a checked signed body proved. */
 struct signed_body {
-	struct kg_jval	sb_v[SB__MAX];
+	/* verify's members, then the callers' own (kg_wallet_signed_run) */
+	struct kg_jval	sb_v[SB_NAME + KG_WALLET_EXTRA_MAX];
 	const char	*sb_ns;
 	char		 sb_wallet[KG_ETH_ADDR_STRLEN];	/* lower-case */
 	uint8_t		 sb_pub[KG_ETH_PUB_LEN];	/* the signer's key */
@@ -328,10 +307,8 @@ signed_body_check(struct kg_ctx *ctx, const struct kg_request *req,
 	memset(sb, 0, sizeof(*sb));
 	st = kg_json_parse(&ctx->json, req->body, req->body_len, fields,
 	    sb->sb_v, &bad);
-	if (st != KG_JSON_OK) {
-		json_refuse(resp, st, bad);
-		return KG_OK;
-	}
+	if (st != KG_JSON_OK)
+		return kg_resp_json_refused(resp, st, bad);
 	if (kg_eth_address_parse(sb->sb_v[SB_WALLET].jv_str, addr) != KG_OK) {
 		kg_resp_error(resp, 400, "invalid_wallet",
 		    "wallet must be 0x and 40 hex digits (EIP-55 when mixed case).");
@@ -423,6 +400,8 @@ struct verify_txn {
 	const struct kg_request		*vt_req;
 	struct signed_body		*vt_sb;
 	const char			*vt_app_name;	/* apps only */
+	kg_wallet_signed_fn		 vt_fn;		/* other modules */
+	void				*vt_arg;
 	/* outputs, reset at every run */
 	enum { VT_OK, VT_BAD_NONCE, VT_NO_NAMESPACE } vt_outcome;
 	uint64_t			 vt_ns_id;
@@ -477,6 +456,23 @@ verify_txn_fn(struct kg_db *db, void *arg)
 	au.au_actor = sb->sb_wallet;
 	au.au_remote_addr = t->vt_req->remote_addr;
 	au.au_outcome = "ok";
+	if (t->vt_fn != NULL) {
+		struct kg_wallet_signed	ws;
+
+		/* A new member is audited as a sign-in, as for apps. */
+		if (joined) {
+			au.au_action = "signin";
+			if ((r = kg_store_audit(db, &au)) != KG_OK)
+				return r;
+		}
+		memset(&ws, 0, sizeof(ws));
+		ws.ws_ns = sb->sb_ns;
+		ws.ws_ns_id = t->vt_ns_id;
+		ws.ws_wallet = sb->sb_wallet;
+		ws.ws_track = t->vt_track;
+		ws.ws_extra = &sb->sb_v[SB_NAME];
+		return t->vt_fn(db, &ws, t->vt_arg);
+	}
 	if (t->vt_app_name != NULL) {
 		/*
 		 * Registering is a signed sign-in to the namespace: a wallet
@@ -551,19 +547,58 @@ kg_wallet_verify(struct kg_ctx *ctx, const struct kg_request *req,
 	resp->no_store = 1;
 	kg_buf_reset(b);
 	if ((r = kg_buf_puts(b, "{\"access_token\":")) != KG_OK ||
-	    (r = json_put(b, kg_buf_str(&t.vt_tok.st_access))) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, kg_buf_str(&t.vt_tok.st_access))) != KG_OK ||
 	    (r = kg_buf_printf(b, ",\"token_type\":\"Bearer\",\"expires_in\":%ld,"
 	    "\"refresh_token\":", t.vt_tok.st_expires_in)) != KG_OK ||
-	    (r = json_put(b, t.vt_tok.st_refresh)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, t.vt_tok.st_refresh)) != KG_OK ||
 	    (r = kg_buf_printf(b, ",\"refresh_expires_in\":%ld,\"subject\":\"%s\","
 	    "\"namespace\":", t.vt_tok.st_refresh_expires_in,
 	    sb.sb_wallet)) != KG_OK ||
-	    (r = json_put(b, sb.sb_ns)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, sb.sb_ns)) != KG_OK ||
 	    (r = kg_buf_printf(b, ",\"track\":%d,\"signature_verified\":true}",
 	    t.vt_track)) != KG_OK)
 		goto out;
 	resp->status = 200;
 	resp->content_type = KG_CT_JSON;
+ out:
+	verify_txn_reset(&t);
+	return r;
+}
+
+/* ---------------------------------------------------------------- other modules */
+
+enum kg_err
+kg_wallet_signed_run(struct kg_ctx *ctx, const struct kg_request *req,
+    const struct kg_jfield *fields, kg_wallet_signed_fn fn, void *arg,
+    struct kg_response *resp, int *done)
+{
+	struct signed_body	 sb;
+	struct verify_txn	 t;
+	enum kg_err		 r;
+	size_t			 n;
+
+	*done = 0;
+	/* sb_v holds verify's members and KG_WALLET_EXTRA_MAX more. */
+	n = 0;
+	while (fields[n].jf_name != NULL)
+		n++;
+	if (n > SB_NAME + KG_WALLET_EXTRA_MAX) {
+		kg_log_error("%zu fields, at most %d",
+		    n, SB_NAME + KG_WALLET_EXTRA_MAX);
+		return KG_ERR_INTERNAL;
+	}
+	memset(&t, 0, sizeof(t));
+	if ((r = signed_body_check(ctx, req, fields, 0, &sb, resp,
+	    done)) != KG_OK || *done)
+		goto out;
+	t.vt_ctx = ctx;
+	t.vt_req = req;
+	t.vt_sb = &sb;
+	t.vt_fn = fn;
+	t.vt_arg = arg;
+	/* verify_commit leaves *done 1 on a failure it did not render. */
+	if ((r = verify_commit(ctx, &t, resp, done)) != KG_OK)
+		*done = 0;
  out:
 	verify_txn_reset(&t);
 	return r;
@@ -600,10 +635,10 @@ kg_wallet_app_create(struct kg_ctx *ctx, const struct kg_request *req,
 	kg_buf_reset(b);
 	if ((r = kg_buf_printf(b, "{\"client_id\":\"%s\",\"app\":{\"app_id\":"
 	    "\"%s\",\"name\":", t.vt_app_id, t.vt_app_id)) != KG_OK ||
-	    (r = json_put(b, t.vt_app_name)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, t.vt_app_name)) != KG_OK ||
 	    (r = kg_buf_printf(b, ",\"public_key\":\"%s\",\"namespace\":",
 	    pub)) != KG_OK ||
-	    (r = json_put(b, sb.sb_ns)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, sb.sb_ns)) != KG_OK ||
 	    (r = kg_buf_printf(b, ",\"wallet\":\"%s\"}}", sb.sb_wallet)) != KG_OK)
 		goto out;
 	resp->status = 201;
@@ -635,10 +670,10 @@ app_item(const struct kg_app *a, void *arg)
 		return r;
 	if ((r = kg_buf_printf(o->ao_b, "%s{\"app_id\":\"%s\",\"name\":",
 	    o->ao_n > 0 ? "," : "", a->ap_app_id)) != KG_OK ||
-	    (r = json_put(o->ao_b, a->ap_name)) != KG_OK ||
+	    (r = kg_buf_json_qstr(o->ao_b, a->ap_name)) != KG_OK ||
 	    (r = kg_buf_printf(o->ao_b, ",\"public_key\":\"%s\",\"namespace\":",
 	    pub)) != KG_OK ||
-	    (r = json_put(o->ao_b, o->ao_ns)) != KG_OK ||
+	    (r = kg_buf_json_qstr(o->ao_b, o->ao_ns)) != KG_OK ||
 	    (r = kg_buf_printf(o->ao_b, ",\"wallet\":\"%s\",\"created_at\":"
 	    "\"%s\"}", a->ap_wallet, at)) != KG_OK)
 		return r;
@@ -654,10 +689,10 @@ kg_wallet_app_list(struct kg_ctx *ctx, const struct kg_request *req,
 {
 	struct app_out		 o;
 	char			 val[32], *end;
-	unsigned long long	 limit = 100, before = 0;
+	unsigned long long	 before = 0;
 	uint64_t		 ns_id;
 	const char		*ns = pr->pr_ns;
-	size_t			 n = 0;
+	size_t			 limit, n = 0;
 	enum kg_err		 r;
 	int			 q;
 
@@ -673,15 +708,8 @@ kg_wallet_app_list(struct kg_ctx *ctx, const struct kg_request *req,
 		    "The credential does not grant this operation.");
 		return KG_OK;
 	}
-	if ((q = kg_query_get(req->query, "limit", val, sizeof(val))) < 0 ||
-	    (q == 1 && ((limit = strtoull(val, &end, 10)) == 0 ||
-	    *end != '\0' || val[0] < '1' || val[0] > '9'))) {
-		kg_resp_error(resp, 400, "invalid_request",
-		    "limit must be a positive integer.");
-		return KG_OK;
-	}
-	if (limit > 500)
-		limit = 500;
+	if ((r = kg_list_limit(req, &limit, resp)) != KG_OK || limit == 0)
+		return r;
 	if ((q = kg_query_get(req->query, "cursor", val, sizeof(val))) < 0 ||
 	    (q == 1 && ((before = strtoull(val, &end, 10)) == 0 ||
 	    *end != '\0' || val[0] < '1' || val[0] > '9'))) {
@@ -707,7 +735,7 @@ kg_wallet_app_list(struct kg_ctx *ctx, const struct kg_request *req,
 	o.ao_ns = ns;
 	kg_buf_reset(o.ao_b);
 	if ((r = kg_buf_puts(o.ao_b, "{\"items\":[")) != KG_OK ||
-	    (r = kg_store_app_list(ctx->db, ns_id, before, (size_t)limit,
+	    (r = kg_store_app_list(ctx->db, ns_id, before, limit,
 	    app_item, &o, &n)) != KG_OK)
 		return r;
 	if (n == limit && n > 0)

@@ -105,6 +105,17 @@ kg_buf_json_str(struct kg_buf *b, const char *s)
 	return kg_buf_append(b, run, (const char *)p - run);
 }
 
+enum kg_err
+kg_buf_json_qstr(struct kg_buf *b, const char *s)
+{
+	enum kg_err	r;
+
+	if ((r = kg_buf_puts(b, "\"")) != KG_OK ||
+	    (r = kg_buf_json_str(b, s)) != KG_OK)
+		return r;
+	return kg_buf_puts(b, "\"");
+}
+
 void
 kg_buf_reset(struct kg_buf *b)
 {

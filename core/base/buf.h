@@ -26,6 +26,8 @@ enum kg_err	 kg_buf_printf(struct kg_buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 /* Appends s as the inside of a JSON string (no quotes), escaping as RFC 8259. */
 enum kg_err	 kg_buf_json_str(struct kg_buf *, const char *s);
+/* Appends s as a quoted JSON string: kg_buf_json_str between quotes. */
+enum kg_err	 kg_buf_json_qstr(struct kg_buf *, const char *s);
 /* Empties the buffer, keeping its allocation. */
 void		 kg_buf_reset(struct kg_buf *);
 /* Frees the allocation, wiping it first (buffers may have held secrets). */

@@ -256,9 +256,13 @@ enum kg_err	kg_db_txn(struct kg_db *db, kg_db_txn_fn fn, void *arg);
  * every other transaction serialising on the same name waits until this
  * one ends, on this host or any node of the cluster.  For checks no
  * unique key can express ("at most N pending nonces for this wallet"):
- * lock, count with a plain SELECT (its snapshot starts after the lock),
- * insert.  Never in a transaction that already read rows, whose snapshot
- * would be older than the lock.  KG_ERR_INTERNAL outside a transaction,
+ * lock, count, insert.  Either lock first, before the transaction reads
+ * any row, then count with a plain SELECT (its snapshot starts after the
+ * lock); or, in a transaction that already read rows (its snapshot may
+ * be older than the lock), count with a locking read (LOCK IN SHARE MODE
+ * or FOR UPDATE), which sees the latest committed rows.  A plain SELECT
+ * after earlier reads would miss rows committed by the transaction that
+ * held the lock before.  KG_ERR_INTERNAL outside a transaction,
  * KG_ERR_INVALID for an empty name or one over KG_DB_SERIAL_MAX bytes.
  */
 #define KG_DB_SERIAL_MAX	160

@@ -112,19 +112,26 @@ static struct kg_sql S_SUBJECT_LOGOUT = KG_SQL("subject_logout",
 static struct kg_sql S_SUBJECT_FAMILIES_REVOKE = KG_SQL(
     "subject_families_revoke",
     "UPDATE session_families f JOIN namespaces n ON n.id = f.namespace_id "
-    "SET f.revoked_at = UTC_TIMESTAMP(6), f.revoked_reason = 'logout_all' "
+    "SET f.revoked_at = UTC_TIMESTAMP(6), f.revoked_reason = ? "
     "WHERE n.name = ? AND f.subject = ? AND f.revoked_at IS NULL", 0);
 
 /*
  * iat has second resolution: a token issued in second T is caught by a
- * logout at T.xxxxxx, i.e. logged_out_at >= T.000000.
+ * logout at T.xxxxxx, i.e. logged_out_at >= T.000000.  That would also
+ * catch a session signed in later in the same second (after a demotion,
+ * say), so a token whose family (sid) was created after the logout is
+ * not caught: every token of such a family was issued after it.
  */
 static struct kg_sql S_TOKEN_REVOKED = KG_SQL("token_revoked",
     "SELECT EXISTS (SELECT 1 FROM jwt_revocations WHERE jti = ?) "
     "OR EXISTS (SELECT 1 FROM session_families WHERE id = ? "
     "AND revoked_at IS NOT NULL) "
-    "OR EXISTS (SELECT 1 FROM subject_logouts WHERE namespace = ? "
-    "AND subject = ? AND logged_out_at >= ?)", KG_SQL_IDEMPOTENT);
+    "OR EXISTS (SELECT 1 FROM subject_logouts l WHERE l.namespace = ? "
+    "AND l.subject = ? AND l.logged_out_at >= ? "
+    "AND NOT EXISTS (SELECT 1 FROM session_families f "
+    "JOIN namespaces n ON n.id = f.namespace_id WHERE f.id = ? "
+    "AND n.name = l.namespace AND f.subject = l.subject "
+    "AND f.created_at > l.logged_out_at))", KG_SQL_IDEMPOTENT);
 
 /* Per process: fetched on first use, immutable, survives fork. */
 static EVP_MD	*kg_sha256;
@@ -606,6 +613,28 @@ kg_store_jti_revoke(struct kg_db *db, const struct kg_jti_revocation *jr,
 	return r == KG_ERR_CONFLICT ? KG_OK : r;
 }
 
+enum kg_err
+kg_store_subject_logout_in(struct kg_db *db, const char *ns,
+    const char *subject, const char *reason, unsigned long long *families)
+{
+	struct kg_db_param	p[] = { KG_P_TEXT(ns), KG_P_TEXT(subject) };
+	struct kg_db_param	f[] = { KG_P_TEXT(reason), KG_P_TEXT(ns),
+	    KG_P_TEXT(subject) };
+	unsigned long long	n = 0;
+	enum kg_err		r;
+
+	if (families != NULL)
+		*families = 0;
+	if ((r = kg_db_exec(db, &S_SUBJECT_LOGOUT, KG_DB_ARGS(p),
+	    NULL)) != KG_OK ||
+	    (r = kg_db_exec(db, &S_SUBJECT_FAMILIES_REVOKE, KG_DB_ARGS(f),
+	    &n)) != KG_OK)
+		return r;
+	if (families != NULL)
+		*families = n;
+	return KG_OK;
+}
+
 struct logout_arg {
 	const char		*la_ns;
 	const char		*la_subject;
@@ -616,16 +645,9 @@ static enum kg_err
 logout_txn(struct kg_db *db, void *arg)
 {
 	struct logout_arg	*la = arg;
-	struct kg_db_param	 p[] = { KG_P_TEXT(la->la_ns),
-	    KG_P_TEXT(la->la_subject) };
-	enum kg_err		 r;
 
-	la->la_families = 0;
-	if ((r = kg_db_exec(db, &S_SUBJECT_LOGOUT, KG_DB_ARGS(p),
-	    NULL)) != KG_OK)
-		return r;
-	return kg_db_exec(db, &S_SUBJECT_FAMILIES_REVOKE, KG_DB_ARGS(p),
-	    &la->la_families);
+	return kg_store_subject_logout_in(db, la->la_ns, la->la_subject,
+	    "logout_all", &la->la_families);
 }
 
 enum kg_err
@@ -653,7 +675,8 @@ kg_store_token_revoked(struct kg_db *db, const char *jti, const char *sid,
     const char *ns, const char *subject, int64_t iat, int *revoked)
 {
 	struct kg_db_param p[] = { KG_P_TEXT(jti), KG_P_TEXT(sid),
-	    KG_P_TEXT(ns), KG_P_TEXT(subject), KG_P_TIME(iat) };
+	    KG_P_TEXT(ns), KG_P_TEXT(subject), KG_P_TIME(iat),
+	    KG_P_TEXT(sid) };
 	enum kg_err	r;
 	int		v = 1;
 

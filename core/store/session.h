@@ -146,11 +146,20 @@ enum kg_err	kg_store_jti_revoke(struct kg_db *,
 		    const struct kg_jti_revocation *, int *inserted);
 
 /*
- * Logout everywhere, in one transaction of its own: records that every
+ * Logout everywhere, inside the caller's transaction: records that every
  * access token of subject in namespace ns with iat at or before this
- * second stops validating, and revokes every live family of subject in
- * ns (reason "logout_all").  *families (may be NULL) gets how many were
- * revoked.  Returns KG_OK or KG_ERR_DB*.
+ * second stops validating (but for those of a family started after it),
+ * and revokes every live family of subject in ns, with reason (at most
+ * 32 characters: "logout_all", "member_demoted", ...).  *families (may
+ * be NULL) gets how many were revoked.  Returns KG_OK or KG_ERR_DB*.
+ */
+enum kg_err	kg_store_subject_logout_in(struct kg_db *, const char *ns,
+		    const char *subject, const char *reason,
+		    unsigned long long *families);
+
+/*
+ * kg_store_subject_logout_in in one transaction of its own, with reason
+ * "logout_all".
  */
 enum kg_err	kg_store_subject_logout(struct kg_db *, const char *ns,
 		    const char *subject, unsigned long long *families);
@@ -158,7 +167,8 @@ enum kg_err	kg_store_subject_logout(struct kg_db *, const char *ns,
 /*
  * The revocation check of every access-token validation, one query:
  * *revoked = 1 when jti is on the list, or family sid ("" = none) is
- * revoked, or subject was logged out of ns at or after second iat.
+ * revoked, or subject was logged out of ns at or after second iat and
+ * family sid was not created after that logout.
  * Returns KG_OK, or a KG_ERR_DB* status: the caller must then refuse the
  * token (503), never accept it.
  */

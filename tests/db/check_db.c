@@ -1475,16 +1475,12 @@ db_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
+	int	rc;
 
 	kg_test_db_require();
 	/* The failure tests provoke errors on purpose; show them anyway. */
 	kg_log_init("check_db", KG_LOG_WARN, 0);
-	sr = srunner_create(db_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = kg_test_run(db_suite());
 	mysql_library_end();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

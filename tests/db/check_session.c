@@ -28,41 +28,23 @@
 #include "core/store/db.h"
 #include "core/store/session.h"
 #include "tests/db/dbtest.h"
+#include "tests/db/httptest.h"
 
-#define SECRET	"test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 #define WALLET	"0x52908400098527886e0f7030069857d2e4169ee7"
 #define WALLET2	"0x8617e340b3d01fa5f11f306f4090fd50e238070d"
-#define ADMIN	"kg_ad_0nnnhaiy_zvWPFv3fOhHWkBq233KsefAyTaDnYYT65fja1FhU40u3hV"
+#define ADMIN	KG_HT_ADMIN
 
 /* ------------------------------------------------------------ helpers */
-
-static struct kg_db *
-open_db(const struct kg_config *cfg)
-{
-	struct kg_db	*db = NULL;
-
-	ck_assert_int_eq(kg_db_open(&db, cfg), KG_OK);
-	return db;
-}
 
 static unsigned long long
 make_ns(const struct kg_config *cfg, const char *name)
 {
-	MYSQL	*m = kg_test_conn(cfg);
-	long long id;
+	unsigned long long	id = kg_ht_make_ns(cfg, name);
 
-	kg_test_sql(m, "INSERT INTO namespaces (name, created_at) "
-	    "VALUES ('%s', UTC_TIMESTAMP(6))", name);
-	id = kg_test_scalar(m, "SELECT id FROM namespaces WHERE name = '%s'",
-	    name);
 	/* Sessions belong to members: WALLET at track 2, WALLET2 at 1. */
-	kg_test_sql(m, "INSERT INTO members (namespace_id, wallet, track, "
-	    "created_at, updated_at) VALUES (%lld, '%s', 2, UTC_TIMESTAMP(6), "
-	    "UTC_TIMESTAMP(6)), (%lld, '%s', 1, UTC_TIMESTAMP(6), "
-	    "UTC_TIMESTAMP(6))", id, WALLET, id, WALLET2);
-	mysql_close(m);
-	ck_assert_int_gt(id, 0);
-	return (unsigned long long)id;
+	kg_ht_add_member(cfg, id, WALLET, 2, 0);
+	kg_ht_add_member(cfg, id, WALLET2, 1, 0);
+	return id;
 }
 
 static void
@@ -135,7 +117,7 @@ START_TEST(family_and_refresh_hash_only)
 
 	kg_test_db_config(&cfg);
 	ns = make_ns(&cfg, "acme");
-	db = open_db(&cfg);
+	db = kg_test_db_open(&cfg);
 	new_family(db, ns, WALLET, sid, tok);
 	ck_assert_uint_eq(strlen(sid), 32);
 	for (i = 0; i < 32; i++)
@@ -190,7 +172,7 @@ START_TEST(rotation_then_reuse_kills_family)
 
 	kg_test_db_config(&cfg);
 	ns = make_ns(&cfg, "acme");
-	db = open_db(&cfg);
+	db = kg_test_db_open(&cfg);
 	new_family(db, ns, WALLET, sid, t0);
 	ck_assert_int_eq(rotate(db, t0, t1, &fam), KG_ROTATE_OK);
 	ck_assert_str_eq(fam.sf_id, sid);
@@ -253,7 +235,7 @@ race(int n)
 
 	kg_test_db_config(&cfg);
 	ns = make_ns(&cfg, "acme");
-	db = open_db(&cfg);
+	db = kg_test_db_open(&cfg);
 	new_family(db, ns, WALLET, sid, t0);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(kg_token_mint("kg", "rt", next[i], id8[i]),
@@ -339,7 +321,7 @@ START_TEST(rotation_follows_membership)
 
 	kg_test_db_config(&cfg);
 	ns = make_ns(&cfg, "acme");
-	db = open_db(&cfg);
+	db = kg_test_db_open(&cfg);
 	new_family(db, ns, WALLET, sid, t0);
 	m = kg_test_conn(&cfg);
 	/* Demoted: the next access token carries the new track. */
@@ -372,7 +354,7 @@ START_TEST(expired_refresh_is_invalid)
 
 	kg_test_db_config(&cfg);
 	ns = make_ns(&cfg, "acme");
-	db = open_db(&cfg);
+	db = kg_test_db_open(&cfg);
 	new_family(db, ns, WALLET, sid, t0);
 	m = kg_test_conn(&cfg);
 	kg_test_sql(m, "UPDATE refresh_tokens SET expires_at = "
@@ -403,7 +385,7 @@ START_TEST(revoked_family_is_invalid_not_reuse)
 
 	kg_test_db_config(&cfg);
 	ns = make_ns(&cfg, "acme");
-	db = open_db(&cfg);
+	db = kg_test_db_open(&cfg);
 	new_family(db, ns, WALLET, sid, t0);
 	ck_assert_int_eq(rotate(db, t0, t1, &fam), KG_ROTATE_OK);
 	ck_assert_int_eq(kg_store_family_revoke_by_refresh(db, t1, "logout",
@@ -435,7 +417,7 @@ START_TEST(jti_revocation_idempotent)
 	int				ins = -1;
 
 	kg_test_db_config(&cfg);
-	db = open_db(&cfg);
+	db = kg_test_db_open(&cfg);
 	memset(&jr, 0, sizeof(jr));
 	jr.jr_jti = "0123456789abcdef0123456789abcdef";
 	jr.jr_subject = WALLET;
@@ -478,7 +460,7 @@ START_TEST(logout_all_subject_second_resolution)
 	kg_test_db_config(&cfg);
 	ns = make_ns(&cfg, "acme");
 	ns2 = make_ns(&cfg, "other");
-	db = open_db(&cfg);
+	db = kg_test_db_open(&cfg);
 	new_family(db, ns, WALLET, a, t);
 	new_family(db, ns, WALLET, b, t);
 	new_family(db, ns, WALLET2, c, t);
@@ -513,73 +495,22 @@ END_TEST
 
 /* ------------------------------------------------------------ handlers */
 
-static struct kg_config		hcfg;
-static struct kg_ctx		hctx;
-static struct kg_response	hresp;
 static unsigned long long	hns;
 
 static void
 hsetup(void)
 {
-	kg_test_db_config(&hcfg);
-	free(hcfg.jwt_secret);
-	hcfg.jwt_secret = strdup(SECRET);
-	free(hcfg.admin_key);
-	hcfg.admin_key = strdup(ADMIN);
-	ck_assert_ptr_nonnull(hcfg.jwt_secret);
-	ck_assert_int_eq(kg_ctx_init(&hctx, &hcfg), KG_OK);
-	memset(&hresp, 0, sizeof(hresp));
-	hns = make_ns(&hcfg, "acme");
-}
+	static const struct kg_ht_opts	o = { 1, 0, NULL };
 
-static void
-hteardown(void)
-{
-	kg_resp_free(&hresp);
-	kg_ctx_free(&hctx);
-	kg_test_db_teardown(&hcfg);
+	kg_ht_setup(&o);
+	hns = make_ns(&hcfg, "acme");
 }
 
 static int
 call(const char *method, const char *path, const char *auth,
     const char *ctype, const char *body)
 {
-	struct kg_request	req;
-
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.path = path;
-	req.query = "";
-	req.authorization = auth;
-	req.content_type = ctype;
-	req.body = body != NULL ? body : "";
-	req.body_len = strlen(req.body);
-	req.remote_addr = "192.0.2.7";
-	kg_dispatch(&hctx, &req, &hresp);
-	return hresp.status;
-}
-
-/* The member name of the last response's JSON body, copied into out. */
-static const char *
-member(const char *name, char *out, size_t len)
-{
-	json_object	*doc, *v;
-
-	out[0] = '\0';
-	doc = json_tokener_parse(kg_buf_str(&hresp.body));
-	ck_assert_ptr_nonnull(doc);
-	if (json_object_object_get_ex(doc, name, &v))
-		snprintf(out, len, "%s", json_object_get_string(v));
-	json_object_put(doc);
-	return out;
-}
-
-static const char *
-error_code(void)
-{
-	static char	e[64];
-
-	return member("error", e, sizeof(e));
+	return kg_ht_call(method, path, NULL, auth, NULL, ctype, body);
 }
 
 static void
@@ -588,33 +519,14 @@ bearer(char *out, size_t len, const char *token)
 	snprintf(out, len, "Bearer %s", token);
 }
 
-struct start_arg {
-	struct kg_ctx			*ctx;
-	unsigned long long		 ns_id;
-	const char			*subject;
-	int				 track;
-	struct kg_session_tokens	*out;
-};
-
-static enum kg_err
-start_txn(struct kg_db *db, void *arg)
-{
-	struct start_arg	*sa = arg;
-
-	return kg_session_start(sa->ctx, db, sa->ns_id, "acme", sa->subject,
-	    sa->track, sa->out);
-}
-
 /* Signs in subject at track: access token and refresh token. */
 static void
 start(const char *subject, int track, char *at, size_t atlen,
     char rt[KG_TOKEN_MAX], long *expires_in)
 {
 	struct kg_session_tokens st;
-	struct start_arg	 sa = { &hctx, hns, subject, track, &st };
 
-	memset(&st, 0, sizeof(st));
-	ck_assert_int_eq(kg_db_txn(hctx.db, start_txn, &sa), KG_OK);
+	kg_ht_start(hns, "acme", subject, track, &st);
 	snprintf(at, atlen, "%s", kg_buf_str(&st.st_access));
 	memcpy(rt, st.st_refresh, KG_TOKEN_MAX);
 	if (expires_in != NULL)
@@ -631,24 +543,26 @@ START_TEST(http_refresh_rotation_and_reuse)
 	start(WALLET, 2, at, sizeof(at), rt, NULL);
 	bearer(auth, sizeof(auth), at);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
-	ck_assert_str_eq(member("method", v, sizeof(v)), "jwt");
-	ck_assert_str_eq(member("subject", v, sizeof(v)), WALLET);
-	ck_assert_str_eq(member("namespace", v, sizeof(v)), "acme");
-	ck_assert_str_eq(member("track", v, sizeof(v)), "2");
+	ck_assert_str_eq(kg_ht_member("method", v, sizeof(v)), "jwt");
+	ck_assert_str_eq(kg_ht_member("subject", v, sizeof(v)), WALLET);
+	ck_assert_str_eq(kg_ht_member("namespace", v, sizeof(v)), "acme");
+	ck_assert_str_eq(kg_ht_member("track", v, sizeof(v)), "2");
 	ck_assert(strstr(kg_buf_str(&hresp.body), "\"scopes\":[\"projects:read\","
 	    "\"projects:execute\",\"keys:read\",\"keys:write\"]") != NULL);
-	ck_assert(strstr(member("expires_at", v, sizeof(v)), "Z") != NULL);
+	ck_assert(strstr(kg_ht_member("expires_at", v, sizeof(v)), "Z") !=
+	    NULL);
 
 	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
 	/* A stale Authorization header does not get in the way. */
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", "Bearer x.y.z",
 	    KG_CT_JSON, body), 200);
 	ck_assert_int_eq(hresp.no_store, 1);
-	member("access_token", at2, sizeof(at2));
-	member("refresh_token", rt2, sizeof(rt2));
-	ck_assert_str_eq(member("token_type", v, sizeof(v)), "Bearer");
-	ck_assert_str_eq(member("expires_in", v, sizeof(v)), "900");
-	ck_assert_int_gt(atol(member("refresh_expires_in", v, sizeof(v))), 0);
+	kg_ht_member("access_token", at2, sizeof(at2));
+	kg_ht_member("refresh_token", rt2, sizeof(rt2));
+	ck_assert_str_eq(kg_ht_member("token_type", v, sizeof(v)), "Bearer");
+	ck_assert_str_eq(kg_ht_member("expires_in", v, sizeof(v)), "900");
+	ck_assert_int_gt(atol(kg_ht_member("refresh_expires_in", v,
+	    sizeof(v))), 0);
 	ck_assert_str_ne(rt2, rt);
 	ck_assert_int_eq(strncmp(rt2, "kg_rt_", 6), 0);
 	bearer(auth, sizeof(auth), at2);
@@ -657,30 +571,30 @@ START_TEST(http_refresh_rotation_and_reuse)
 	/* The old one again: reuse, every token of the family dies. */
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    body), 401);
-	ck_assert_str_eq(error_code(), "refresh_token_reused");
+	ck_assert_str_eq(kg_ht_error(), "refresh_token_reused");
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 	bearer(auth, sizeof(auth), at);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt2);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    body), 401);
-	ck_assert_str_eq(error_code(), "invalid_refresh_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_refresh_token");
 
 	/* Malformed: refused before any query. */
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    "{\"refresh_token\":\"kg_rt_nope\"}"), 401);
-	ck_assert_str_eq(error_code(), "invalid_refresh_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_refresh_token");
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    "{\"refresh_token\":\"x\",\"extra\":1}"), 400);
-	ck_assert_str_eq(error_code(), "invalid_request");
+	ck_assert_str_eq(kg_ht_error(), "invalid_request");
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    "{"), 400);
-	ck_assert_str_eq(error_code(), "invalid_json");
+	ck_assert_str_eq(kg_ht_error(), "invalid_json");
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, NULL, NULL),
 	    400);
-	ck_assert_str_eq(error_code(), "invalid_request");
+	ck_assert_str_eq(kg_ht_error(), "invalid_request");
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
 	    "audit_events WHERE action = 'refresh_reuse' AND "
 	    "remote_addr = '192.0.2.7'"), 1);
@@ -710,30 +624,30 @@ START_TEST(http_access_rotation_and_logout)
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
 	    200);
 	ck_assert_int_eq(hresp.no_store, 1);
-	ck_assert_str_eq(member("expires_in", v, sizeof(v)), "600");
-	ck_assert_str_eq(member("refresh_token", v, sizeof(v)), "");
-	member("access_token", at2, sizeof(at2));
+	ck_assert_str_eq(kg_ht_member("expires_in", v, sizeof(v)), "600");
+	ck_assert_str_eq(kg_ht_member("refresh_token", v, sizeof(v)), "");
+	kg_ht_member("access_token", at2, sizeof(at2));
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
 	    "jwt_revocations WHERE reason = 'refresh' AND track = 4"), 1);
 	/* The old one is revoked, also for a second rotation. */
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
 	    401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 	/* Logout of an already revoked token: still 200 (idempotent). */
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", auth, NULL, NULL), 200);
 
 	bearer(auth, sizeof(auth), at2);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
-	ck_assert_str_eq(member("track", v, sizeof(v)), "4");
+	ck_assert_str_eq(kg_ht_member("track", v, sizeof(v)), "4");
 	ck_assert(strstr(kg_buf_str(&hresp.body), "\"scopes\":[\"admin\","
 	    "\"operator.write\"]") != NULL);
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", auth, NULL, NULL), 200);
-	ck_assert_str_eq(member("status", v, sizeof(v)), "ok");
+	ck_assert_str_eq(kg_ht_member("status", v, sizeof(v)), "ok");
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", auth, NULL, NULL), 200);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 	/* The family itself is still live: its refresh token works. */
 	snprintf(auth, sizeof(auth), "{\"refresh_token\":\"%s\"}", rt);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
@@ -751,21 +665,24 @@ START_TEST(http_access_rotation_and_logout)
 		snprintf(auth, sizeof(auth), "{\"refresh_token\":\"%s\"}", rt);
 		ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL,
 		    KG_CT_JSON, auth), 200);
-		ck_assert_int_le(atol(member("expires_in", v, sizeof(v))), 100);
-		ck_assert_int_le(atol(member("refresh_expires_in", v,
+		ck_assert_int_le(atol(kg_ht_member("expires_in", v,
+		    sizeof(v))), 100);
+		ck_assert_int_le(atol(kg_ht_member("refresh_expires_in", v,
 		    sizeof(v))), 100);
 		bearer(auth, sizeof(auth), a3);
 		ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL,
 		    NULL), 200);
-		ck_assert_int_le(atol(member("expires_in", v, sizeof(v))), 100);
-		ck_assert_int_ge(atol(member("expires_in", v, sizeof(v))), 98);
-		member("access_token", a4, sizeof(a4));
+		ck_assert_int_le(atol(kg_ht_member("expires_in", v,
+		    sizeof(v))), 100);
+		ck_assert_int_ge(atol(kg_ht_member("expires_in", v,
+		    sizeof(v))), 98);
+		kg_ht_member("access_token", a4, sizeof(a4));
 		kg_test_sql(m, "UPDATE session_families SET expires_at = "
 		    "UTC_TIMESTAMP(6) - INTERVAL 1 SECOND");
 		bearer(auth, sizeof(auth), a4);
 		ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL,
 		    NULL), 401);
-		ck_assert_str_eq(error_code(), "invalid_token");
+		ck_assert_str_eq(kg_ht_error(), "invalid_token");
 		/* Still valid until its own exp: only rotation ends. */
 		ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL,
 		    NULL), 200);
@@ -775,19 +692,19 @@ START_TEST(http_access_rotation_and_logout)
 	/* Bad credentials. */
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", "Bearer a.b.c", NULL,
 	    NULL), 401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", NULL, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "unauthenticated");
+	ck_assert_str_eq(kg_ht_error(), "unauthenticated");
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", NULL, KG_CT_JSON,
 	    "{\"all\":true}"), 401);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", "Bearer " ADMIN, NULL,
 	    NULL), 401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	/* A tampered token. */
 	at2[strlen(at2) - 2] = at2[strlen(at2) - 2] == 'A' ? 'B' : 'A';
 	bearer(auth, sizeof(auth), at2);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
 	    "audit_events WHERE action = 'logout'"), 3);
 }
@@ -809,10 +726,10 @@ START_TEST(http_logout_family_and_all)
 	    body), 200);
 	bearer(auth, sizeof(auth), a1);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    body), 401);
-	ck_assert_str_eq(error_code(), "invalid_refresh_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_refresh_token");
 
 	/* Everywhere: a2 and its family, not the other wallet. */
 	bearer(auth, sizeof(auth), a2);
@@ -822,7 +739,7 @@ START_TEST(http_logout_family_and_all)
 	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", r2);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    body), 401);
-	ck_assert_str_eq(error_code(), "invalid_refresh_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_refresh_token");
 	bearer(auth, sizeof(auth), a3);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
@@ -831,7 +748,7 @@ START_TEST(http_logout_family_and_all)
 	    "audit_events WHERE action = 'logout_all'"), 1);
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", NULL, KG_CT_JSON,
 	    "{\"refresh_token\":\"kg_rt_bad\"}"), 401);
-	ck_assert_str_eq(error_code(), "invalid_refresh_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_refresh_token");
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", NULL, KG_CT_JSON,
 	    "{\"bogus\":1}"), 400);
 }
@@ -848,10 +765,10 @@ START_TEST(http_revoke_rfc7009)
 	    "\"token_type_hint\":\"access_token\"}", r1);
 	ck_assert_int_eq(call("POST", "/v1/auth/revoke", NULL, KG_CT_JSON,
 	    body), 200);
-	ck_assert_str_eq(member("status", v, sizeof(v)), "ok");
+	ck_assert_str_eq(kg_ht_member("status", v, sizeof(v)), "ok");
 	bearer(auth, sizeof(auth), a1);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 
 	/* Form-encoded, an access token: only its jti. */
 	snprintf(body, sizeof(body), "token=%s&client_id=x", a2);
@@ -876,10 +793,10 @@ START_TEST(http_revoke_rfc7009)
 	    body), 200);
 	ck_assert_int_eq(call("POST", "/v1/auth/revoke", NULL, KG_CT_JSON,
 	    "{}"), 400);
-	ck_assert_str_eq(error_code(), "invalid_request");
+	ck_assert_str_eq(kg_ht_error(), "invalid_request");
 	ck_assert_int_eq(call("POST", "/v1/auth/revoke", NULL,
 	    "application/x-www-form-urlencoded", "token_type_hint=x"), 400);
-	ck_assert_str_eq(error_code(), "invalid_request");
+	ck_assert_str_eq(kg_ht_error(), "invalid_request");
 	ck_assert_int_eq(call("POST", "/v1/auth/revoke", NULL, KG_CT_JSON, ""),
 	    400);
 }
@@ -898,11 +815,11 @@ START_TEST(http_whoami_jwks_admin)
 	    "\"scopes\":[\"admin\",\"operator.write\"]}");
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", "Bearer nope", NULL,
 	    NULL), 401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	ck_assert_int_eq(call("GET", "/.well-known/jwks.json", NULL, NULL, NULL),
 	    200);
 	ck_assert_str_eq(kg_buf_str(&hresp.body), "{\"keys\":[]}");
-	ck_assert_str_eq(member("keys", v, sizeof(v)), "[ ]");
+	ck_assert_str_eq(kg_ht_member("keys", v, sizeof(v)), "[ ]");
 }
 END_TEST
 
@@ -922,13 +839,13 @@ START_TEST(http_expired_token_refused)
 	bearer(auth, sizeof(auth), at);
 	hctx.now = clock_later;
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	/* Logout needs a valid expiry too; rotation as well. */
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
 	    401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	/* The refresh token lives on (its expiry is the database's clock). */
 	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
@@ -949,7 +866,7 @@ START_TEST(http_refresh_rate_limited)
 	    "{\"refresh_token\":\"kg_rt_x\"}"), 401);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    "{\"refresh_token\":\"kg_rt_x\"}"), 429);
-	ck_assert_str_eq(member("error", v, sizeof(v)), "rate_limited");
+	ck_assert_str_eq(kg_ht_member("error", v, sizeof(v)), "rate_limited");
 	ck_assert_ptr_nonnull(kg_resp_header_get(&hresp, "Retry-After"));
 }
 END_TEST
@@ -995,7 +912,7 @@ START_TEST(http_access_rotation_follows_membership)
 	bearer(auth, sizeof(auth), at);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
 	    401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
 	    "session_families WHERE subject = '%s' AND revoked_reason = "
 	    "'member_removed'", WALLET), 1);
@@ -1003,11 +920,11 @@ START_TEST(http_access_rotation_follows_membership)
 	    "audit_events WHERE action = 'token_refresh' AND outcome = "
 	    "'denied'"), 1);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    body), 401);
-	ck_assert_str_eq(error_code(), "invalid_refresh_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_refresh_token");
 
 	/* Demoted 3 -> 1: the new token has track 1 and track 1's scopes. */
 	kg_test_sql(m, "INSERT INTO members (namespace_id, wallet, track, "
@@ -1019,10 +936,10 @@ START_TEST(http_access_rotation_follows_membership)
 	bearer(auth, sizeof(auth), at);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
 	    200);
-	member("access_token", at2, sizeof(at2));
+	kg_ht_member("access_token", at2, sizeof(at2));
 	bearer(auth, sizeof(auth), at2);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
-	ck_assert_str_eq(member("track", v, sizeof(v)), "1");
+	ck_assert_str_eq(kg_ht_member("track", v, sizeof(v)), "1");
 	ck_assert_msg(strstr(kg_buf_str(&hresp.body),
 	    "\"scopes\":[\"projects:read\"]") != NULL, "%s",
 	    kg_buf_str(&hresp.body));
@@ -1031,10 +948,10 @@ START_TEST(http_access_rotation_follows_membership)
 	    WALLET);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
 	    200);
-	member("access_token", at2, sizeof(at2));
+	kg_ht_member("access_token", at2, sizeof(at2));
 	bearer(auth, sizeof(auth), at2);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
-	ck_assert_str_eq(member("track", v, sizeof(v)), "1");
+	ck_assert_str_eq(kg_ht_member("track", v, sizeof(v)), "1");
 	mysql_close(m);
 }
 END_TEST
@@ -1050,7 +967,7 @@ START_TEST(http_access_rotation_needs_session)
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 200);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
 	    401);
-	ck_assert_str_eq(error_code(), "invalid_token");
+	ck_assert_str_eq(kg_ht_error(), "invalid_token");
 	ck_assert_msg(strstr(kg_buf_str(&hresp.body), "cannot be rotated") !=
 	    NULL, "%s", kg_buf_str(&hresp.body));
 	/* Nothing was revoked: the token stays valid until its exp. */
@@ -1129,8 +1046,9 @@ START_TEST(http_access_ttl_not_capped_by_refresh_ttl)
 	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", NULL, KG_CT_JSON,
 	    body), 200);
-	ck_assert_str_eq(member("expires_in", v, sizeof(v)), "900");
-	ck_assert_int_le(atol(member("refresh_expires_in", v, sizeof(v))), 60);
+	ck_assert_str_eq(kg_ht_member("expires_in", v, sizeof(v)), "900");
+	ck_assert_int_le(atol(kg_ht_member("refresh_expires_in", v,
+	    sizeof(v))), 60);
 }
 END_TEST
 
@@ -1150,7 +1068,7 @@ START_TEST(http_whoami_after_logout_all)
 	    "{\"all\":true}"), 200);
 	bearer(auth, sizeof(auth), a2);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 401);
-	ck_assert_str_eq(error_code(), "token_revoked");
+	ck_assert_str_eq(kg_ht_error(), "token_revoked");
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
 	    "jwt_revocations"), 1);
 }
@@ -1160,10 +1078,10 @@ START_TEST(http_revoke_bad_token_member)
 {
 	ck_assert_int_eq(call("POST", "/v1/auth/revoke", NULL, KG_CT_JSON,
 	    "{\"token\":123}"), 400);
-	ck_assert_str_eq(error_code(), "invalid_request");
+	ck_assert_str_eq(kg_ht_error(), "invalid_request");
 	ck_assert_int_eq(call("POST", "/v1/auth/revoke", NULL, KG_CT_JSON,
 	    "{\"token\":\"\"}"), 400);
-	ck_assert_str_eq(error_code(), "invalid_request");
+	ck_assert_str_eq(kg_ht_error(), "invalid_request");
 }
 END_TEST
 
@@ -1247,7 +1165,7 @@ START_TEST(db_unreachable_fails_closed)
 	    KG_OK);
 	ck_assert_int_eq(rev, 1);
 	ck_assert_int_eq(call("GET", "/v1/auth/whoami", auth, NULL, NULL), 503);
-	ck_assert_str_eq(error_code(), "unavailable");
+	ck_assert_str_eq(kg_ht_error(), "unavailable");
 	ck_assert_int_eq(call("POST", "/v1/auth/refresh", auth, NULL, NULL),
 	    503);
 	ck_assert_int_eq(call("POST", "/v1/auth/logout", auth, NULL, NULL),
@@ -1277,7 +1195,7 @@ session_suite(void)
 	tcase_add_test(tc, logout_all_subject_second_resolution);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(th, 60);
-	tcase_add_checked_fixture(th, hsetup, hteardown);
+	tcase_add_checked_fixture(th, hsetup, kg_ht_teardown);
 	tcase_add_test(th, http_refresh_rotation_and_reuse);
 	tcase_add_test(th, http_access_rotation_and_logout);
 	tcase_add_test(th, http_logout_family_and_all);
@@ -1300,13 +1218,6 @@ session_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	kg_test_db_require();
-	sr = srunner_create(session_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return kg_test_run(session_suite());
 }

@@ -14,8 +14,6 @@
 
 #include <check.h>
 #include <json-c/json.h>
-#include <secp256k1.h>
-#include <secp256k1_recovery.h>
 
 #include "core/api/router.h"
 #include "core/base/log.h"
@@ -24,46 +22,11 @@
 #include "core/store/ratelimit.h"
 #include "core/store/wallet.h"
 #include "tests/db/dbtest.h"
+#include "tests/db/httptest.h"
 
 #define W1	"0x1111111111111111111111111111111111111111"
 #define W2	"0x2222222222222222222222222222222222222222"
 #define NRACE	16
-
-/* Forks n children that start together and exit with fn's result. */
-static int
-race(const struct kg_config *cfg, int n, int (*fn)(struct kg_db *, void *),
-    void *arg, int *codes)
-{
-	pid_t	pids[64];
-	int	gate[2], i, status;
-	char	b;
-
-	ck_assert_int_eq(pipe(gate), 0);
-	for (i = 0; i < n; i++) {
-		ck_assert_int_ge(pids[i] = fork(), 0);
-		if (pids[i] == 0) {
-			struct kg_db	*db = NULL;
-			int		 rc;
-
-			close(gate[1]);
-			while (read(gate[0], &b, 1) < 0 && errno == EINTR)
-				continue;
-			if (kg_db_open(&db, cfg) != KG_OK)
-				_exit(100);
-			rc = fn(db, arg);
-			kg_db_close(db);
-			_exit(rc);
-		}
-	}
-	close(gate[0]);
-	close(gate[1]);
-	for (i = 0; i < n; i++) {
-		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
-		ck_assert(WIFEXITED(status));
-		codes[i] = WEXITSTATUS(status);
-	}
-	return 0;
-}
 
 struct consume_arg {
 	const char	*nonce;
@@ -79,10 +42,11 @@ consume_txn(struct kg_db *db, void *arg)
 
 /* 0 = won, 1 = invalid_nonce, 100+ = failure. */
 static int
-consume_child(struct kg_db *db, void *arg)
+consume_child(struct kg_db *db, int child, void *arg)
 {
 	enum kg_err	r = kg_db_txn(db, consume_txn, arg);
 
+	(void)child;
 	return r == KG_OK ? 0 : r == KG_ERR_NOT_FOUND ? 1 : 100 + (int)r;
 }
 
@@ -154,7 +118,7 @@ START_TEST(nonce_single_use_race)
 	    300, 16, &n), KG_OK);
 	kg_db_close(db);
 	a.nonce = n.no_nonce;
-	race(&cfg, NRACE, consume_child, &a, codes);
+	kg_test_race(&cfg, NRACE, consume_child, &a, codes);
 	for (i = 0; i < NRACE; i++) {
 		ck_assert_int_lt(codes[i], 100);
 		if (codes[i] == 0)
@@ -169,11 +133,12 @@ START_TEST(nonce_single_use_race)
 END_TEST
 
 static int
-challenge_child(struct kg_db *db, void *arg)
+challenge_child(struct kg_db *db, int child, void *arg)
 {
 	struct kg_nonce	n;
 	enum kg_err	r;
 
+	(void)child;
 	r = kg_store_nonce_create(db, W1, "default", "login", 1, 300, 16, &n);
 	return r == KG_OK ? 0 : r == KG_ERR_TOO_LARGE ? 1 : 100 + (int)r;
 }
@@ -205,7 +170,7 @@ START_TEST(nonce_pending_cap)
 	kg_test_sql(m, "DELETE FROM nonces");
 	mysql_close(m);
 	kg_db_close(db);
-	race(&cfg, 24, challenge_child, NULL, codes);
+	kg_test_race(&cfg, 24, challenge_child, NULL, codes);
 	for (i = 0; i < 24; i++) {
 		ck_assert_int_lt(codes[i], 100);
 		if (codes[i] == 0)
@@ -271,12 +236,13 @@ START_TEST(first_signer_owns)
 END_TEST
 
 static int
-owner_child(struct kg_db *db, void *arg)
+owner_child(struct kg_db *db, int child, void *arg)
 {
 	struct member_arg	a = { "race", 1, NULL, 0, 0, 0 };
 	char			w[43];
 	enum kg_err		r;
 
+	(void)child;
 	snprintf(w, sizeof(w), "0x%040d", (int)getpid());
 	a.wallet = w;
 	r = kg_db_txn(db, member_txn, &a);
@@ -289,7 +255,7 @@ START_TEST(concurrent_first_signins_one_owner)
 	int			codes[NRACE], i, owners = 0;
 
 	kg_test_db_config(&cfg);
-	race(&cfg, NRACE, owner_child, NULL, codes);
+	kg_test_race(&cfg, NRACE, owner_child, NULL, codes);
 	for (i = 0; i < NRACE; i++) {
 		ck_assert_int_lt(codes[i], 100);
 		owners += codes[i] == 4;
@@ -346,11 +312,12 @@ START_TEST(rate_bucket_burst_refill)
 END_TEST
 
 static int
-rate_child(struct kg_db *db, void *arg)
+rate_child(struct kg_db *db, int child, void *arg)
 {
 	int	allowed, got = 0, i;
 	long	retry;
 
+	(void)child;
 	for (i = 0; i < 10; i++) {
 		if (kg_store_rate_take(db, "a:shared", 1, 10, &allowed,
 		    &retry) != KG_OK)
@@ -367,7 +334,7 @@ START_TEST(rate_bucket_shared_between_processes)
 
 	kg_test_db_config(&cfg);
 	/* 8 processes, 10 takes each, on one bucket of burst 10 at 1/s */
-	race(&cfg, 8, rate_child, NULL, codes);
+	kg_test_race(&cfg, 8, rate_child, NULL, codes);
 	for (i = 0; i < 8; i++) {
 		ck_assert_int_lt(codes[i], 100);
 		sum += codes[i];
@@ -395,41 +362,12 @@ END_TEST
 #define K2_LOW	"0xce7c0a23c265a3510473117933f9b6f07502f08a"
 #define K2_PRIV	"9da4fa466e97bb365a8208c2bd2cab7728c0aae789a12ee7e17567a765c8e696"
 
-static void
-unhex(const char *h, uint8_t *out, size_t n)
-{
-	size_t		i;
-	unsigned int	v;
-
-	for (i = 0; i < n; i++) {
-		ck_assert_int_eq(sscanf(h + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-}
-
-/* Writes "0x" + 130 hex (v 27/28) of key's personal_sign of msg. */
-static void
-sign_personal(const char *privhex, const char *msg, char out[133])
-{
-	secp256k1_context			*c;
-	secp256k1_ecdsa_recoverable_signature	 sig;
-	uint8_t					 key[32], hash[32], rs[64];
-	int					 recid, i;
-
-	unhex(privhex, key, 32);
-	kg_eth_personal_hash(msg, strlen(msg), hash);
-	c = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(secp256k1_ecdsa_sign_recoverable(c, &sig, hash, key,
-	    NULL, NULL), 1);
-	secp256k1_ecdsa_recoverable_signature_serialize_compact(c, rs, &recid,
-	    &sig);
-	secp256k1_context_destroy(c);
-	strcpy(out, "0x");
-	for (i = 0; i < 64; i++)
-		sprintf(out + 2 + 2 * i, "%02x", rs[i]);
-	sprintf(out + 130, "%02x", 27 + recid);
-}
+/* The harness's, under the short names every test below uses. */
+#define jstr		kg_ht_str
+#define expect		kg_ht_expect
+#define sign_personal	kg_ht_sign_personal
+#define dispatch	kg_ht_dispatch
+#define cfg_str		kg_ht_cfg_str
 
 START_TEST(signer_matches_ethers)
 {
@@ -442,43 +380,12 @@ START_TEST(signer_matches_ethers)
 }
 END_TEST
 
-static struct kg_config		hcfg;
-static struct kg_ctx		hctx;
-static struct kg_response	hresp;
-static json_object		*hjson;
-
 static void
 hsetup(void)
 {
-	kg_test_db_config(&hcfg);
-	hcfg.rate_ip_rate = 0;
-	hcfg.rate_wallet_rate = 0;
-	memset(&hctx, 0, sizeof(hctx));
-	memset(&hresp, 0, sizeof(hresp));
-	ck_assert_int_eq(kg_ctx_init(&hctx, &hcfg), KG_OK);
-	hjson = NULL;
-}
+	static const struct kg_ht_opts	o = { 0, 1, NULL };
 
-static void
-hteardown(void)
-{
-	if (hjson != NULL)
-		json_object_put(hjson);
-	kg_ctx_free(&hctx);
-	kg_resp_free(&hresp);
-	kg_test_db_teardown(&hcfg);
-}
-
-/* Runs req; hjson holds the parsed body.  Returns the status. */
-static int
-dispatch(struct kg_request *req)
-{
-	kg_resp_reset(&hresp);
-	kg_dispatch(&hctx, req, &hresp);
-	if (hjson != NULL)
-		json_object_put(hjson);
-	hjson = json_tokener_parse(kg_buf_str(&hresp.body));
-	return hresp.status;
+	kg_ht_setup(&o);
 }
 
 /* POSTs body to path from client address addr; returns the status. */
@@ -487,14 +394,9 @@ post_from(const char *addr, const char *path, const char *body)
 {
 	struct kg_request	req;
 
-	memset(&req, 0, sizeof(req));
-	req.method = "POST";
-	req.path = path;
-	req.query = "";
-	req.content_type = "application/json";
+	kg_ht_request(&req, "POST", path, NULL, NULL, NULL, "application/json",
+	    body);
 	req.remote_addr = addr;
-	req.body = body;
-	req.body_len = strlen(body);
 	return dispatch(&req);
 }
 
@@ -503,32 +405,6 @@ static int
 post(const char *path, const char *body)
 {
 	return post_from("192.0.2.1", path, body);
-}
-
-/* Replaces a config string (the teardown frees it). */
-static void
-cfg_str(char **field, const char *value)
-{
-	free(*field);
-	ck_assert_ptr_nonnull(*field = strdup(value));
-}
-
-static const char *
-jstr(const char *member)
-{
-	json_object	*o;
-
-	if (hjson == NULL || !json_object_object_get_ex(hjson, member, &o))
-		return "";
-	return json_object_get_string(o);
-}
-
-static void
-expect(int status, const char *code)
-{
-	ck_assert_msg(hresp.status == status && strcmp(jstr("error"), code) == 0,
-	    "expected %d %s, got %d %s", status, code, hresp.status,
-	    kg_buf_str(&hresp.body));
 }
 
 /* A challenge for wallet in ns; copies nonce and message out. */
@@ -1350,7 +1226,7 @@ wallet_suite(void)
 	tc = tcase_create("handlers");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, signer_matches_ethers);
-	tcase_add_checked_fixture(tc, hsetup, hteardown);
+	tcase_add_checked_fixture(tc, hsetup, kg_ht_teardown);
 	tcase_add_test(tc, challenge_errors);
 	tcase_add_test(tc, challenge_rate_limited);
 	tcase_add_test(tc, verify_errors_and_success);
@@ -1372,18 +1248,14 @@ wallet_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
+	int	rc;
 
 	kg_test_db_require();
 	/* HS256 for the sessions the handler tests start; a fixed admin key */
 	setenv("KEYGATE_JWT_SECRET", "check_wallet-jwt-secret-0123456789abcdef", 1);
 	setenv("KEYGATE_ADMIN_KEY", "check_wallet-admin-key-0123456789abcdef", 1);
 	kg_log_init("check_wallet", KG_LOG_WARN, 0);
-	sr = srunner_create(wallet_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = kg_test_run(wallet_suite());
 	mysql_library_end();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

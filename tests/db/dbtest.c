@@ -1,7 +1,10 @@
 /* dbtest.c: the DB test harness; see dbtest.h. */
 #include "config.h"
 
+#include <sys/wait.h>
+
 #include <check.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,4 +279,64 @@ kg_test_db_scalar(const struct kg_config *cfg, const char *fmt, ...)
 	va_end(ap);
 	mysql_close(m);
 	return v;
+}
+
+struct kg_db *
+kg_test_db_open(const struct kg_config *cfg)
+{
+	struct kg_db	*db = NULL;
+
+	ck_assert_int_eq(kg_db_open(&db, cfg), KG_OK);
+	return db;
+}
+
+void
+kg_test_race(const struct kg_config *cfg, int n,
+    int (*fn)(struct kg_db *, int, void *), void *arg, int *codes)
+{
+	pid_t	pids[64];
+	int	gate[2], i, status;
+	char	b;
+
+	ck_assert_int_le(n, 64);
+	ck_assert_int_eq(pipe(gate), 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_ge(pids[i] = fork(), 0);
+		if (pids[i] == 0) {
+			struct kg_db	*db = NULL;
+			ssize_t		 got;
+			int		 rc;
+
+			/* Start together: wait until the parent closes the pipe. */
+			close(gate[1]);
+			do
+				got = read(gate[0], &b, 1);
+			while (got < 0 && errno == EINTR);
+			if (kg_db_open(&db, cfg) != KG_OK)
+				_exit(100);
+			rc = fn(db, i, arg);
+			kg_db_close(db);
+			_exit(rc);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		codes[i] = WEXITSTATUS(status);
+	}
+}
+
+int
+kg_test_run(Suite *s)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

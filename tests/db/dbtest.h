@@ -17,9 +17,12 @@
 #ifndef KG_DBTEST_H
 #define KG_DBTEST_H
 
+#include <check.h>
 #include <mysql.h>
 
 #include "core/base/config.h"
+
+struct kg_db;
 
 #define KG_TEST_EXIT_SKIP	77
 #define KG_TEST_EXIT_HARD	99
@@ -47,6 +50,9 @@ void		 kg_test_db_config(struct kg_config *cfg);
 /* Drops cfg's database (if it is a kgtest_ one) and frees cfg. */
 void		 kg_test_db_teardown(struct kg_config *cfg);
 
+/* kg_db_open on cfg; aborts the test on failure.  Close with kg_db_close. */
+struct kg_db	*kg_test_db_open(const struct kg_config *cfg);
+
 /*
  * A new raw connection to cfg's database, for set-up, inspection and
  * playing the other party in concurrency tests.  Aborts on failure.
@@ -72,5 +78,17 @@ long long	 kg_test_scalar(MYSQL *m, const char *fmt, ...)
 long long	 kg_test_db_scalar(const struct kg_config *cfg,
 		    const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Forks n (at most 64) children that start together, each opening its own
+ * connection to cfg's database and exiting with fn(db, i, arg) (100 when
+ * it cannot connect); their exit codes into codes[0..n-1].
+ */
+void		 kg_test_race(const struct kg_config *cfg, int n,
+		    int (*fn)(struct kg_db *, int, void *), void *arg,
+		    int *codes);
+
+/* Runs suite s; EXIT_SUCCESS when no test failed, else EXIT_FAILURE. */
+int		 kg_test_run(Suite *s);
 
 #endif

@@ -152,8 +152,20 @@ START_TEST(scope_algebra)
 	ck_assert_int_eq(kg_principal_has_scope(&p, "keys:write"), 1);
 	ck_assert_int_eq(kg_principal_has_scope(&p, "introspect"), 1);
 	ck_assert_int_eq(kg_principal_has_scope(&p, "operator.write"), 0);
+	/* operator.write is never a key's, whatever it lists (SPEC 2)... */
 	strcpy(p.pr_scopes, "admin operator.write");
+	ck_assert_int_eq(kg_principal_has_scope(&p, "operator.write"), 0);
+	p.pr_method = KG_METHOD_ORG_TOKEN;
+	ck_assert_int_eq(kg_principal_has_scope(&p, "operator.write"), 0);
+	/* ...nor a key-derived JWT's (no track); a wallet session's it is. */
+	p.pr_method = KG_METHOD_JWT;
+	ck_assert_int_eq(kg_principal_has_scope(&p, "operator.write"), 0);
+	p.pr_track = 4;
 	ck_assert_int_eq(kg_principal_has_scope(&p, "operator.write"), 1);
+	strcpy(p.pr_scopes, "admin");
+	ck_assert_int_eq(kg_principal_has_scope(&p, "operator.write"), 0);
+	p.pr_method = KG_METHOD_API_KEY;
+	p.pr_track = 0;
 	strcpy(p.pr_scopes, "administrator");
 	ck_assert_int_eq(kg_principal_has_scope(&p, "keys:read"), 0);
 	p.pr_method = KG_METHOD_ADMIN;

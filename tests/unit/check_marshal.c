@@ -333,15 +333,57 @@ START_TEST(role_authorizer)
 }
 END_TEST
 
-START_TEST(role_authorizer_empty_requirements)
+START_TEST(role_authorizer_namespace_requirement)
 {
 	char *envp[] = { "FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=GET",
+	    "KEYGATE_REQUIRE_NAMESPACE=acme", NULL };
+	char *empty[] = { "FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=GET",
+	    "KEYGATE_REQUIRE_NAMESPACE=", "KEYGATE_REQUIRE_PROJECT=", NULL };
+	char *responder[] = { "REQUEST_METHOD=GET",
+	    "KEYGATE_REQUIRE_NAMESPACE=acme", NULL };
+	/* A client header arrives as HTTP_*: it never sets a requirement. */
+	char *header[] = { "FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=GET",
+	    "HTTP_KEYGATE_REQUIRE_SCOPE=x", "HTTP_KEYGATE_REQUIRE_NAMESPACE=x",
+	    NULL };
+
+	ck_assert_int_eq(run(envp, ""), KG_OK);
+	ck_assert_str_eq(req.require_namespace, "acme");
+	ck_assert_ptr_null(req.require_scope);
+	ck_assert_ptr_null(req.require_project);
+	/* Present but empty is kept as "", for the decision to refuse. */
+	ck_assert_int_eq(run(empty, ""), KG_OK);
+	ck_assert_ptr_nonnull(req.require_namespace);
+	ck_assert_str_eq(req.require_namespace, "");
+	ck_assert_ptr_nonnull(req.require_project);
+	ck_assert_str_eq(req.require_project, "");
+	ck_assert_ptr_null(req.require_scope);
+	ck_assert_int_eq(run(responder, ""), KG_OK);
+	ck_assert_ptr_null(req.require_namespace);
+	ck_assert_int_eq(run(header, ""), KG_OK);
+	ck_assert_ptr_null(req.require_scope);
+	ck_assert_ptr_null(req.require_namespace);
+}
+END_TEST
+
+START_TEST(role_authorizer_empty_requirements)
+{
+	/* An empty requirement is not "no requirement" (fail closed): it
+	 * reaches the decision as "", which refuses it as malformed. */
+	char *envp[] = { "FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=GET",
 	    "KEYGATE_REQUIRE_SCOPE=", NULL };
+	/* The first occurrence counts even when it is the empty one. */
+	char *twice[] = { "FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=GET",
+	    "KEYGATE_REQUIRE_SCOPE=", "KEYGATE_REQUIRE_SCOPE=keys:read", NULL };
 
 	ck_assert_int_eq(run(envp, ""), KG_OK);
 	ck_assert_int_eq(req.role, KG_ROLE_AUTHORIZER);
-	ck_assert_ptr_null(req.require_scope);
+	ck_assert_ptr_nonnull(req.require_scope);
+	ck_assert_str_eq(req.require_scope, "");
 	ck_assert_ptr_null(req.require_project);
+	ck_assert_ptr_null(req.require_namespace);
+	ck_assert_int_eq(run(twice, ""), KG_OK);
+	ck_assert_ptr_nonnull(req.require_scope);
+	ck_assert_str_eq(req.require_scope, "");
 }
 END_TEST
 
@@ -864,6 +906,7 @@ marshal_suite(void)
 	tcase_add_test(tc, headers_redirect_authorization);
 	tcase_add_test(tc, role_authorizer);
 	tcase_add_test(tc, role_authorizer_empty_requirements);
+	tcase_add_test(tc, role_authorizer_namespace_requirement);
 	tcase_add_test(tc, role_responder_ignores_requirements);
 	tcase_add_test(tc, role_first_wins);
 	tcase_add_test(tc, role_bad);

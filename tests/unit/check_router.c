@@ -1,9 +1,11 @@
 /*
  * check_router.c: path matching, the gate's order (404, 405 + Allow, 413,
- * authorizer fail-closed), and that the route table and the OpenAPI
+ * authorizer fail-closed), the decisions of /v1/auth/check for principal
+ * kinds made by hand, and that the route table and the OpenAPI
  * document describe the same set of operations.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +13,8 @@
 #include <check.h>
 #include <json-c/json.h>
 
+#include "core/api/authn.h"
+#include "core/api/check.h"
 #include "core/api/ops.h"
 #include "core/api/router.h"
 
@@ -237,6 +241,181 @@ START_TEST(openapi_matches_route_table)
 }
 END_TEST
 
+/* ------------------------------------------------ check (SPEC 10) */
+
+/*
+ * kg_check_route with a principal made by hand, so the decision is tested
+ * on its own, without a database: API-key principals here stand for the
+ * real kg_sk_ keys (tests/db/check_authz.c creates those through
+ * POST /v1/keys); daemon tokens, which kg_authn does not produce yet,
+ * are tested only here.
+ */
+static int
+check_as(const struct kg_principal *pr, const char *query)
+{
+	struct kg_request	req;
+	struct kg_params	params;
+	enum kg_err		r;
+
+	memset(&req, 0, sizeof(req));
+	memset(&params, 0, sizeof(params));
+	req.method = "GET";
+	req.path = "/v1/auth/check";
+	req.query = query;
+	req.body = "";
+	kg_resp_reset(&resp);
+	r = kg_check_route(&ctx, &req, &params, pr, &resp);
+	ck_assert_int_eq(r, KG_OK);
+	return resp.status;
+}
+
+static void
+api_key(struct kg_principal *pr, const char *scopes, const char *projects)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->pr_method = KG_METHOD_API_KEY;
+	strcpy(pr->pr_subject, "key:3f9a2c1b");
+	strcpy(pr->pr_ns, "acme");
+	snprintf(pr->pr_scopes, sizeof(pr->pr_scopes), "%s", scopes);
+	snprintf(pr->pr_projects, sizeof(pr->pr_projects), "%s", projects);
+	strcpy(pr->pr_key_prefix, "3f9a2c1b");
+}
+
+START_TEST(check_project_restricted_key)
+{
+	struct kg_principal pr;
+
+	api_key(&pr, "projects:read", "alpha beta-2");
+	ck_assert_int_eq(check_as(&pr, "project=alpha"), 204);
+	ck_assert_str_eq(kg_resp_header_get(&resp, "X-Keygate-Subject"),
+	    "key:3f9a2c1b");
+	ck_assert_str_eq(kg_resp_header_get(&resp, "X-Keygate-Method"),
+	    "api_key");
+	ck_assert_str_eq(kg_resp_header_get(&resp, "X-Keygate-Scopes"),
+	    "projects:read");
+	ck_assert_int_eq(check_as(&pr, "project=beta-2&scope=projects:read"),
+	    204);
+	ck_assert_int_eq(check_as(&pr, "project=gamma"), 403);
+	ck_assert_ptr_nonnull(strstr(kg_buf_str(&resp.body), "\"forbidden\""));
+	ck_assert_ptr_null(kg_resp_header_get(&resp, "X-Keygate-Subject"));
+	/* Whole words only: no prefix or suffix of a listed project. */
+	ck_assert_int_eq(check_as(&pr, "project=beta"), 403);
+	ck_assert_int_eq(check_as(&pr, "project=alph"), 403);
+	ck_assert_int_eq(check_as(&pr, "project=lpha"), 403);
+	ck_assert_int_eq(check_as(&pr, "project=alpha&scope=keys:read"), 403);
+	/* No project list: every project. */
+	api_key(&pr, "projects:read keys:read", "");
+	ck_assert_int_eq(check_as(&pr, "project=gamma&scope=keys:read"), 204);
+	/* admin implies every scope but operator.write. */
+	api_key(&pr, "admin", "");
+	ck_assert_int_eq(check_as(&pr, "scope=keys:write"), 204);
+	ck_assert_int_eq(check_as(&pr, "scope=operator.write"), 403);
+}
+END_TEST
+
+START_TEST(check_daemon_token_forbidden)
+{
+	struct kg_principal pr;
+
+	api_key(&pr, "projects:read", "");
+	pr.pr_method = KG_METHOD_DAEMON_TOKEN;
+	ck_assert_int_eq(check_as(&pr, ""), 403);
+	ck_assert_ptr_nonnull(strstr(kg_buf_str(&resp.body), "\"forbidden\""));
+	ck_assert_ptr_null(kg_resp_header_get(&resp, "X-Keygate-Subject"));
+	ck_assert_int_eq(check_as(&pr, "scope=projects:read"), 403);
+	/* 403 before 400: the query is not even read. */
+	ck_assert_int_eq(check_as(&pr, "scope="), 403);
+	/* Nobody is granted without a credential, whatever is asked. */
+	memset(&pr, 0, sizeof(pr));
+	ck_assert_int_eq(check_as(&pr, ""), 403);
+}
+END_TEST
+
+START_TEST(check_scopes_header_whole)
+{
+	struct kg_principal	 pr;
+	char			 scopes[sizeof(pr.pr_scopes)];
+	const char		*got;
+	size_t			 i, n = 0;
+
+	/* As many scopes as a principal holds: the header carries them all. */
+	for (i = 0; n + 12 < sizeof(scopes); i++)
+		n += (size_t)snprintf(scopes + n, sizeof(scopes) - n, "%sscope:%04zu",
+		    i > 0 ? " " : "", i);
+	api_key(&pr, scopes, "");
+	ck_assert_int_eq(check_as(&pr, "scope=scope:0001"), 204);
+	got = kg_resp_header_get(&resp, "X-Keygate-Scopes");
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, scopes);
+}
+END_TEST
+
+START_TEST(check_value_syntax)
+{
+	ck_assert_int_eq(kg_check_scope_valid("projects:read"), 1);
+	ck_assert_int_eq(kg_check_scope_valid("a.b/c-d_e:F9"), 1);
+	ck_assert_int_eq(kg_check_scope_valid(""), 0);
+	ck_assert_int_eq(kg_check_scope_valid("a b"), 0);
+	ck_assert_int_eq(kg_check_scope_valid("a\tb"), 0);
+	ck_assert_int_eq(kg_check_scope_valid("a,b"), 0);
+	ck_assert_int_eq(kg_check_scope_valid("\xc3\xa9"), 0);
+	ck_assert_int_eq(kg_check_project_valid("p-1.x:y_Z"), 1);
+	ck_assert_int_eq(kg_check_project_valid("a/b"), 0);
+	ck_assert_int_eq(kg_check_project_valid(""), 0);
+	ck_assert_int_eq(kg_check_project_valid("a b"), 0);
+	ck_assert_int_eq(kg_check_project_valid(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    1);
+	ck_assert_int_eq(kg_check_project_valid(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    0);
+}
+END_TEST
+
+START_TEST(authorizer_bad_requirement_is_500)
+{
+	struct kg_request req;
+
+	/* Refused before any credential is read (ctx has no config). */
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.path = "/protected/x";
+	req.query = "";
+	req.body = "";
+	req.role = KG_ROLE_AUTHORIZER;
+	req.require_scope = "keys read";
+	kg_dispatch(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 500);
+	ck_assert_ptr_nonnull(strstr(kg_buf_str(&resp.body), "\"internal\""));
+	req.require_scope = NULL;
+	req.require_project = "a/b";
+	kg_dispatch(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 500);
+	req.require_project = NULL;
+	req.require_namespace = "NS";
+	kg_dispatch(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 500);
+	/* Present but empty (a template that expanded to nothing) is as
+	 * broken as malformed: never "no requirement". */
+	req.require_namespace = "";
+	kg_dispatch(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 500);
+	req.require_namespace = NULL;
+	req.require_project = "";
+	kg_dispatch(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 500);
+	req.require_project = NULL;
+	req.require_scope = "";
+	kg_dispatch(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 500);
+	ck_assert_ptr_nonnull(strstr(kg_buf_str(&resp.body), "\"internal\""));
+	req.require_scope = NULL;
+	req.require_namespace = "acme";
+	kg_dispatch(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 401);
+}
+END_TEST
+
 static Suite *
 router_suite(void)
 {
@@ -251,6 +430,11 @@ router_suite(void)
 	tcase_add_test(tc, health_ok);
 	tcase_add_test(tc, body_too_large_is_413_after_404_405);
 	tcase_add_test(tc, authorizer_role_fails_closed);
+	tcase_add_test(tc, authorizer_bad_requirement_is_500);
+	tcase_add_test(tc, check_project_restricted_key);
+	tcase_add_test(tc, check_daemon_token_forbidden);
+	tcase_add_test(tc, check_scopes_header_whole);
+	tcase_add_test(tc, check_value_syntax);
 	tcase_add_test(tc, openapi_served_as_is_and_docs_render);
 	tcase_add_test(tc, openapi_matches_route_table);
 	suite_add_tcase(s, tc);
