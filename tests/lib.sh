@@ -774,3 +774,49 @@ kg_wallet_session() {
 	KG_ACCESS=$(printf '%s' "$KG_BODY" | jq -r .access_token)
 	KG_TRACK=$(printf '%s' "$KG_BODY" | jq -r .track)
 }
+
+# kg_service_up NAMESPACE...: the set-up of the management e2e tests.  A
+# fresh migrated database holding the namespaces named, keygate-fcgi
+# (2 workers, a freshly generated admin key) behind lighttpd.  Sets admin
+# (the keygate-admin program), conf, akey (the admin key) and url, and
+# defines field, expect and as (see their comments).
+kg_service_up() {
+	local fport values="" ns
+	admin=$top_builddir/keygate-admin
+	kg_db_create
+	fport=$(kg_free_port)
+	conf=$KG_TMP/keygate.conf
+	akey=$("$admin" gen-admin-key) || kg_error "gen-admin-key failed"
+	kg_write_config "$conf" "listen = tcp:127.0.0.1:$fport" "workers = 2" \
+	    "admin_key = $akey"
+	kg_db_config_lines "$KG_DB" >>"$conf"
+	"$admin" -c "$conf" migrate --schema-dir "$top_srcdir/schema" \
+	    >"$KG_TMP/migrate.log" 2>&1 ||
+		kg_error "migrate failed: $(cat "$KG_TMP/migrate.log")"
+	for ns in "$@"; do
+		values="$values${values:+, }('$ns', UTC_TIMESTAMP(6))"
+	done
+	[ -z "$values" ] ||
+		kg_sql "$KG_DB" -e "INSERT INTO namespaces (name, created_at) VALUES $values" ||
+		kg_error "cannot create the namespaces"
+	kg_start_fcgi "$conf"
+	kg_start_lighttpd 127.0.0.1 "$fport"
+	kg_wait_http "$KG_HTTP_URL/health" || kg_fail "/health never answered"
+	url=$KG_HTTP_URL
+}
+
+# field JQ: a member of the last response body.
+field() { printf '%s' "$KG_BODY" | jq -r "$1"; }
+
+# expect WHAT STATUS [CODE]: the last response had STATUS (and error CODE).
+expect() {
+	kg_expect_eq "$1 status ($KG_BODY)" "$KG_STATUS" "$2"
+	[ $# -lt 3 ] || kg_expect_eq "$1 error" "$(field .error)" "$3"
+}
+
+# as CREDENTIAL METHOD PATH [CURL ARG...]: a request to the service.
+as() {
+	local cred=$1 method=$2 path=$3
+	shift 3
+	kg_request "$method" "$url$path" -H "Authorization: Bearer $cred" "$@"
+}

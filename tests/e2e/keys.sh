@@ -11,35 +11,7 @@ kg_init
 kg_require_prog curl lighttpd jq
 kg_require_db
 
-admin=$top_builddir/keygate-admin
-
-# ---------------------------------------------------------------- set-up
-kg_db_create
-fport=$(kg_free_port)
-conf=$KG_TMP/keygate.conf
-akey=$("$admin" gen-admin-key) || kg_error "gen-admin-key failed"
-kg_write_config "$conf" "listen = tcp:127.0.0.1:$fport" "workers = 2" \
-    "admin_key = $akey"
-kg_db_config_lines "$KG_DB" >>"$conf"
-"$admin" -c "$conf" migrate --schema-dir "$top_srcdir/schema" >"$KG_TMP/migrate.log" 2>&1 ||
-	kg_error "migrate failed: $(cat "$KG_TMP/migrate.log")"
-kg_sql "$KG_DB" -e "INSERT INTO namespaces (name, created_at) VALUES ('acme', UTC_TIMESTAMP(6))" ||
-	kg_error "cannot create the namespace"
-kg_start_fcgi "$conf"
-kg_start_lighttpd 127.0.0.1 "$fport"
-kg_wait_http "$KG_HTTP_URL/health" || kg_fail "/health never answered"
-url=$KG_HTTP_URL
-
-field() { printf '%s' "$KG_BODY" | jq -r "$1"; }
-expect() {	# expect WHAT STATUS [CODE]
-	kg_expect_eq "$1 status ($KG_BODY)" "$KG_STATUS" "$2"
-	[ $# -lt 3 ] || kg_expect_eq "$1 error" "$(field .error)" "$3"
-}
-as() {		# as CREDENTIAL METHOD PATH [CURL ARG...]
-	local cred=$1 method=$2 path=$3
-	shift 3
-	kg_request "$method" "$url$path" -H "Authorization: Bearer $cred" "$@"
-}
+kg_service_up acme
 
 # ---------------------------------------------------------------- the admin mints
 as "$akey" POST /v1/keys -H 'X-Keygate-Namespace: acme' \
