@@ -276,8 +276,9 @@ CREATE TABLE IF NOT EXISTS org_tokens (
 -- Audit trail.  namespace by name, not a foreign key: events must outlive
 -- a deleted namespace, and a failed attempt may name one that never
 -- existed.  actor is a key prefix (id8), a wallet or "admin", never a
--- secret.  outcome: ok, denied, error.  keygate-cleanup deletes rows older
--- than audit_retention.
+-- secret.  outcome: ok, denied (not allowed), failed (allowed, but the
+-- target was absent or in the wrong state).  keygate-cleanup deletes rows
+-- older than audit_retention.
 CREATE TABLE IF NOT EXISTS audit_events (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   at DATETIME(6) NOT NULL,
@@ -289,8 +290,9 @@ CREATE TABLE IF NOT EXISTS audit_events (
   remote_addr VARCHAR(45) CHARACTER SET ascii COLLATE ascii_bin NULL,
   outcome VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   PRIMARY KEY (id),
-  -- GET /v1/namespaces/{ns}/audit, newest first
+  -- GET /v1/namespaces/{ns}/audit, newest first; and with ?action=
   KEY audit_events_namespace (namespace, id),
+  KEY audit_events_namespace_action (namespace, action, id),
   KEY audit_events_at (at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 

@@ -21,6 +21,8 @@
 #include <openssl/crypto.h>
 
 #include "core/api/keys.h"
+#include "core/api/orgtokens.h"
+#include "core/api/enroll.h"
 #include "core/base/config.h"
 #include "core/base/err.h"
 #include "core/base/log.h"
@@ -30,7 +32,9 @@
 #include "core/store/apikey.h"
 #include "core/store/audit.h"
 #include "core/store/db.h"
+#include "core/store/enroll.h"
 #include "core/store/migrate.h"
+#include "core/store/orgtoken.h"
 #include "core/store/wallet.h"
 
 #define EXIT_OK		0
@@ -66,6 +70,8 @@ static int	cmd_migrate(struct admin *, int, char **);
 static int	cmd_status(struct admin *, int, char **);
 static int	cmd_gen_admin_key(struct admin *, int, char **);
 static int	cmd_key(struct admin *, int, char **);
+static int	cmd_org_token(struct admin *, int, char **);
+static int	cmd_install_token(struct admin *, int, char **);
 
 static const struct admin_cmd cmds[] = {
 	{ "migrate", cmd_migrate, CMD_DB | CMD_DDL,
@@ -80,6 +86,14 @@ static const struct admin_cmd cmds[] = {
 	    "[--expires 30d|60d|90d|1y|never] [--project P]... |\n"
 	    "      list --namespace NS [--all] | revoke --namespace NS ID",
 	    "API keys: mint one (its secret is printed once), list, revoke" },
+	{ "org-token", cmd_org_token, CMD_DB,
+	    "create --namespace NS [--name NAME] | list --namespace NS |\n"
+	    "      revoke --namespace NS ID",
+	    "org tokens: mint one (printed once), list live ones, revoke" },
+	{ "install-token", cmd_install_token, CMD_DB,
+	    "create --namespace NS",
+	    "mint an install token (mit_..., printed once) for a daemon to "
+	    "exchange" },
 	{ NULL, NULL, 0, NULL, NULL }
 };
 
@@ -658,6 +672,350 @@ cmd_key(struct admin *a, int argc, char **argv)
 	if (strcmp(sub, "list") == 0)
 		return key_list(a, &o, ns_id);
 	return key_revoke(a, &o, ns_id, argv[rest]);
+}
+
+/* ---------------------------------------------------------------- org tokens */
+
+/* Options of "org-token create|list|revoke". */
+struct ot_opts {
+	const char	*oo_ns, *oo_name;
+};
+
+static int
+ot_usage(void)
+{
+	const struct admin_cmd	*c;
+
+	for (c = cmds; c->c_name != NULL; c++)
+		if (strcmp(c->c_name, "org-token") == 0)
+			return cmd_usage(c);
+	return EXIT_ERROR;
+}
+
+static int
+ot_opts(int argc, char **argv, struct ot_opts *o)
+{
+	static const struct option	 opts[] = {
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int				 ch;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			o->oo_ns = optarg;
+			break;
+		case 'N':
+			o->oo_name = optarg;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return o->oo_ns != NULL && kg_namespace_valid(o->oo_ns) ? optind : -1;
+}
+
+static struct json_object *
+ot_to_json(const struct kg_orgtoken *t)
+{
+	struct json_object	*o;
+	char			 ts[KG_TIME_RFC3339_MAX];
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)t->ot_id));
+	json_object_object_add(o, "prefix", json_object_new_string(t->ot_id8));
+	json_object_object_add(o, "name", t->ot_has_name ?
+	    json_object_new_string(t->ot_name) : NULL);
+	json_object_object_add(o, "created_by",
+	    json_object_new_string(t->ot_created_by));
+	json_object_object_add(o, "created_at",
+	    kg_time_format_rfc3339(t->ot_created_us, ts, 0) == KG_OK ?
+	    json_object_new_string(ts) : NULL);
+	json_object_object_add(o, "last_used_at", t->ot_last_used_us != 0 &&
+	    kg_time_format_rfc3339(t->ot_last_used_us, ts, 0) == KG_OK ?
+	    json_object_new_string(ts) : NULL);
+	return o;
+}
+
+/* 1 to 255 characters, no control characters (as the API). */
+static int
+ot_name_ok(const char *s)
+{
+	const unsigned char	*p;
+	size_t			 chars = 0;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	}
+	return chars >= 1 && chars <= KG_ORGTOKEN_NAME_MAX &&
+	    strlen(s) <= KG_ORGTOKEN_NAME_BYTES;
+}
+
+struct ot_mint {
+	struct admin		*om_a;
+	const char		*om_ns, *om_name;
+	uint64_t		 om_ns_id;
+	char			*om_tok;
+	struct kg_orgtoken	*om_out;
+};
+
+/* The token and its audit row commit together, as POST does. */
+static enum kg_err
+ot_mint_txn(struct kg_db *db, void *arg)
+{
+	struct ot_mint	*m = arg;
+	struct kg_audit	 au;
+	char		 target[16];
+	enum kg_err	 r;
+
+	if ((r = kg_orgtoken_mint(db, m->om_a->a_cfg.token_prefix,
+	    m->om_ns_id, m->om_name, "admin", m->om_tok, m->om_out)) != KG_OK)
+		return r;
+	(void)snprintf(target, sizeof(target), "org:%s", m->om_out->ot_id8);
+	memset(&au, 0, sizeof(au));
+	au.au_namespace = m->om_ns;
+	au.au_actor_type = "admin";
+	au.au_actor = "admin";
+	au.au_action = "org_token_create";
+	au.au_target = target;
+	au.au_outcome = "ok";
+	return kg_store_audit(db, &au);
+}
+
+static int
+ot_create(struct admin *a, const struct ot_opts *o, uint64_t ns_id)
+{
+	struct ot_mint		 m;
+	struct kg_orgtoken	 t;
+	struct json_object	*j;
+	char			 tok[KG_TOKEN_MAX];
+	enum kg_err		 r;
+
+	if (o->oo_name != NULL && !ot_name_ok(o->oo_name))
+		return fail(a, "invalid_request", "--name must be 1 to 255 "
+		    "characters, without control characters");
+	memset(&m, 0, sizeof(m));
+	m.om_a = a;
+	m.om_ns = o->oo_ns;
+	m.om_ns_id = ns_id;
+	m.om_name = o->oo_name;
+	m.om_tok = tok;
+	m.om_out = &t;
+	if ((r = kg_db_txn(a->a_db, ot_mint_txn, &m)) != KG_OK) {
+		OPENSSL_cleanse(tok, sizeof(tok));
+		return fail(a, "database", kg_strerror(r));
+	}
+	if (a->a_json && (j = ot_to_json(&t)) != NULL) {
+		json_object_object_add(j, "token", json_object_new_string(tok));
+		printf("%s\n", json_object_to_json_string_ext(j,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
+	} else {
+		printf("%s\n", tok);
+		fprintf(stderr, "org token %" PRIu64 " (prefix %s) created in "
+		    "%s; the token above is shown only once\n", t.ot_id,
+		    t.ot_id8, o->oo_ns);
+	}
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return EXIT_OK;
+}
+
+struct ot_rows {
+	struct json_object	*or_list;	/* --json */
+	size_t			 or_n;
+};
+
+static enum kg_err
+ot_row_print(const struct kg_orgtoken *t, void *arg)
+{
+	struct ot_rows	*l = arg;
+	char		 ts[KG_TIME_RFC3339_MAX];
+
+	if (l->or_list != NULL) {
+		json_object_array_add(l->or_list, ot_to_json(t));
+		return KG_OK;
+	}
+	if (l->or_n++ == 0)
+		printf("%-8s %-8s %-20s %-20s %s\n", "ID", "PREFIX", "CREATED",
+		    "NAME", "CREATED_BY");
+	if (kg_time_format_rfc3339(t->ot_created_us, ts, 0) != KG_OK)
+		ts[0] = '\0';
+	printf("%-8" PRIu64 " %-8s %-20s %-20.20s %s\n", t->ot_id, t->ot_id8,
+	    ts, t->ot_has_name ? t->ot_name : "-", t->ot_created_by);
+	return KG_OK;
+}
+
+/* Live tokens, newest first, at most list_max (as the API). */
+static int
+ot_list(struct admin *a, uint64_t ns_id)
+{
+	struct ot_rows	 l;
+	enum kg_err	 r;
+	size_t		 n = 0;
+
+	memset(&l, 0, sizeof(l));
+	if (a->a_json && (l.or_list = json_object_new_array()) == NULL)
+		return fail(a, "internal", "out of memory");
+	r = kg_store_orgtoken_list(a->a_db, ns_id, 0,
+	    a->a_cfg.list_max > 0 ? (size_t)a->a_cfg.list_max : 500,
+	    ot_row_print, &l, &n);
+	if (r != KG_OK) {
+		json_object_put(l.or_list);
+		return fail(a, "database", kg_strerror(r));
+	}
+	if (l.or_list != NULL) {
+		printf("%s\n", json_object_to_json_string_ext(l.or_list,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(l.or_list);
+	} else if (n == 0)
+		printf("no org tokens\n");
+	return EXIT_OK;
+}
+
+static int
+ot_revoke(struct admin *a, uint64_t ns_id, const char *idstr)
+{
+	struct kg_audit		 au;
+	struct kg_orgtoken	 t;
+	char			*end;
+	unsigned long long	 id;
+	enum kg_err		 r;
+
+	id = strtoull(idstr, &end, 10);
+	if (idstr[0] < '1' || idstr[0] > '9' || *end != '\0')
+		return fail(a, "not_found",
+		    "ID must be an org token id (see org-token list)");
+	memset(&au, 0, sizeof(au));
+	au.au_actor_type = "admin";
+	au.au_actor = "admin";
+	r = kg_store_orgtoken_revoke(a->a_db, ns_id, id, &au, &t);
+	if (r == KG_ERR_NOT_FOUND)
+		return fail(a, "not_found", "no live org token with that id "
+		    "in the namespace");
+	if (r != KG_OK)
+		return fail(a, "database", kg_strerror(r));
+	if (a->a_json)
+		printf("{\"id\":%llu,\"prefix\":\"%s\",\"revoked\":true}\n", id,
+		    t.ot_id8);
+	else
+		printf("revoked org token %llu (prefix %s)\n", id, t.ot_id8);
+	return EXIT_OK;
+}
+
+/* org-token create|list|revoke: the same store calls as the service. */
+static int
+cmd_org_token(struct admin *a, int argc, char **argv)
+{
+	struct ot_opts	 o;
+	uint64_t	 ns_id = 0;
+	enum kg_err	 r;
+	const char	*sub;
+	int		 rest, revoke;
+
+	if (argc < 2)
+		return ot_usage();
+	sub = argv[1];
+	if ((rest = ot_opts(argc - 1, argv + 1, &o)) < 0)
+		return ot_usage();
+	rest++;		/* index in argv */
+	revoke = strcmp(sub, "revoke") == 0;
+	if ((revoke && argc - rest != 1) || (!revoke && argc != rest) ||
+	    (!revoke && strcmp(sub, "create") != 0 &&
+	    strcmp(sub, "list") != 0) ||
+	    (o.oo_name != NULL && strcmp(sub, "create") != 0))
+		return ot_usage();
+	r = kg_store_namespace_get(a->a_db, o.oo_ns, &ns_id);
+	if (r == KG_ERR_NOT_FOUND)
+		return fail(a, "namespace_not_found", "no such namespace");
+	if (r != KG_OK)
+		return fail(a, "database", kg_strerror(r));
+	if (strcmp(sub, "create") == 0)
+		return ot_create(a, &o, ns_id);
+	if (strcmp(sub, "list") == 0)
+		return ot_list(a, ns_id);
+	return ot_revoke(a, ns_id, argv[rest]);
+}
+
+/* ---------------------------------------------------------------- install tokens */
+
+static int
+it_usage(void)
+{
+	const struct admin_cmd	*c;
+
+	for (c = cmds; c->c_name != NULL; c++)
+		if (strcmp(c->c_name, "install-token") == 0)
+			return cmd_usage(c);
+	return EXIT_ERROR;
+}
+
+/* install-token create --namespace NS: as POST .../install-tokens. */
+static int
+cmd_install_token(struct admin *a, int argc, char **argv)
+{
+	static const struct option	 opts[] = {
+		{ "namespace", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct kg_install_token		 t;
+	struct kg_audit			 au;
+	struct json_object		*j;
+	char				 tok[KG_ENROLL_TOKEN_LEN + 1];
+	char				 ts[KG_TIME_RFC3339_MAX];
+	const char			*ns = NULL;
+	uint64_t			 ns_id = 0;
+	enum kg_err			 r;
+	int				 ch;
+
+	if (argc < 2 || strcmp(argv[1], "create") != 0)
+		return it_usage();
+	optind = 1;
+	while ((ch = getopt_long(argc - 1, argv + 1, "+", opts, NULL)) != -1) {
+		if (ch != 'n')
+			return it_usage();
+		ns = optarg;
+	}
+	if (ns == NULL || !kg_namespace_valid(ns) || optind != argc - 1)
+		return it_usage();
+	r = kg_store_namespace_get(a->a_db, ns, &ns_id);
+	if (r == KG_ERR_NOT_FOUND)
+		return fail(a, "namespace_not_found", "no such namespace");
+	if (r != KG_OK)
+		return fail(a, "database", kg_strerror(r));
+	memset(&au, 0, sizeof(au));
+	au.au_actor_type = "admin";
+	au.au_actor = "admin";
+	if ((r = kg_enroll_install_mint(a->a_db, ns_id, "admin",
+	    a->a_cfg.install_token_ttl, &au, tok, &t)) != KG_OK)
+		return fail(a, "database", kg_strerror(r));
+	if (kg_time_format_rfc3339(t.it_expires_us, ts, 0) != KG_OK)
+		ts[0] = '\0';
+	if (a->a_json && (j = json_object_new_object()) != NULL) {
+		json_object_object_add(j, "id",
+		    json_object_new_int64((int64_t)t.it_id));
+		json_object_object_add(j, "token", json_object_new_string(tok));
+		json_object_object_add(j, "namespace",
+		    json_object_new_string(t.it_ns));
+		json_object_object_add(j, "expires_at",
+		    json_object_new_string(ts));
+		printf("%s\n", json_object_to_json_string_ext(j,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(j);
+	} else {
+		printf("%s\n", tok);
+		fprintf(stderr, "install token %" PRIu64 " created in %s, "
+		    "valid until %s; shown only once\n", t.it_id, ns, ts);
+	}
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return EXIT_OK;
 }
 
 int

@@ -9,6 +9,8 @@
 #include <openssl/crypto.h>
 
 #include "core/api/authn.h"
+#include "core/api/enroll.h"
+#include "core/api/orgtokens.h"
 #include "core/base/names.h"
 #include "core/api/session.h"
 #include "core/base/log.h"
@@ -220,9 +222,10 @@ invalid:
 	return KG_AUTHN_REFUSED;
 }
 
-/* Does t look like <prefix>_sk_...? (the full parse comes next) */
+/* Does t look like <prefix>_<type>_...? (the full parse comes next) */
 static int
-is_apikey_shape(const struct kg_config *cfg, const char *t, size_t len)
+is_opaque_shape(const struct kg_config *cfg, const char *type, const char *t,
+    size_t len)
 {
 	size_t	plen;
 
@@ -231,7 +234,8 @@ is_apikey_shape(const struct kg_config *cfg, const char *t, size_t len)
 		return 0;
 	plen = strlen(cfg->token_prefix);
 	return len > plen + 4 && strncmp(t, cfg->token_prefix, plen) == 0 &&
-	    strncmp(t + plen, "_sk_", 4) == 0;
+	    t[plen] == '_' && strncmp(t + plen + 1, type, 2) == 0 &&
+	    t[plen + 3] == '_';
 }
 
 enum kg_authn_result
@@ -271,13 +275,13 @@ kg_authn(struct kg_ctx *ctx, const struct kg_request *req,
 			    r == KG_ERR_NOMEM ? r : KG_ERR_DB);
 		return KG_AUTHN_REFUSED;
 	}
-	if (is_apikey_shape(ctx->cfg, t, len))
+	if (is_opaque_shape(ctx->cfg, "sk", t, len))
 		return apikey_principal(ctx, t, len, pr, resp);
-	/*
-	 * Every other kind (kg_ot_, mdt_) is recognised by its
-	 * shape and validated by its own module as those land; until then it
-	 * is not a credential this service accepts.
-	 */
+	if (is_opaque_shape(ctx->cfg, "ot", t, len))
+		return kg_orgtoken_authn(ctx, t, len, pr, resp);
+	if (len > 4 && strncmp(t, "mdt_", 4) == 0)
+		return kg_daemon_authn(ctx, t, len, pr, resp);
+	/* Install tokens (mit_) are spent only by the exchange: never here. */
 	kg_resp_error(resp, 401, "invalid_token",
 	    "The credential is not valid.");
 	return KG_AUTHN_REFUSED;
@@ -365,4 +369,54 @@ kg_principal_actor(const struct kg_principal *pr, const char **actor,
 		*actor = "";
 		break;
 	}
+}
+
+void
+kg_principal_created_by(const struct kg_principal *pr, char *by, size_t len)
+{
+	switch (pr->pr_method) {
+	case KG_METHOD_ADMIN:
+		(void)snprintf(by, len, "admin");
+		break;
+	case KG_METHOD_ORG_TOKEN:
+		(void)snprintf(by, len, "org:%s", pr->pr_key_prefix);
+		break;
+	case KG_METHOD_API_KEY:
+		(void)snprintf(by, len, "key:%s", pr->pr_key_prefix);
+		break;
+	case KG_METHOD_DAEMON_TOKEN:
+		(void)snprintf(by, len, "%s", pr->pr_subject);
+		break;
+	default:
+		/* A key-derived access token (subject key:<id8>) is its key. */
+		if (strncmp(pr->pr_subject, "key:", 4) == 0)
+			(void)snprintf(by, len, "%s", pr->pr_subject);
+		else
+			(void)snprintf(by, len, "wallet:%.120s",
+			    pr->pr_subject);
+		break;
+	}
+}
+
+int
+kg_principal_in_namespace(const struct kg_principal *pr, const char *ns)
+{
+	switch (pr->pr_method) {
+	case KG_METHOD_ADMIN:
+		return 1;
+	case KG_METHOD_JWT:
+	case KG_METHOD_API_KEY:
+	case KG_METHOD_ORG_TOKEN:
+		return pr->pr_ns[0] != '\0' && strcmp(pr->pr_ns, ns) == 0;
+	default:
+		return 0;
+	}
+}
+
+int
+kg_principal_may_admin(const struct kg_principal *pr, const char *ns)
+{
+	return kg_principal_in_namespace(pr, ns) &&
+	    ((pr->pr_method == KG_METHOD_JWT && pr->pr_track >= 3) ||
+	    kg_principal_has_scope(pr, "admin"));
 }

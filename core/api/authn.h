@@ -98,4 +98,30 @@ int			kg_principal_allows_project(
 void			kg_principal_actor(const struct kg_principal *pr,
 			    const char **actor, const char **type);
 
+/*
+ * The created_by of what pr creates (API keys, org and install tokens):
+ * "admin", "org:<id8>", "key:<id8>" (an API key or an access token
+ * exchanged from one), "daemon:<id>", else "wallet:0x...".  Into by,
+ * len bytes, cut to fit.
+ */
+void			kg_principal_created_by(const struct kg_principal *pr,
+			    char *by, size_t len);
+
+/*
+ * Is pr a member of namespace ns (SPEC 9 "member")?  The global admin is
+ * in every namespace; wallet sessions, API keys and org tokens in the one
+ * they are bound to; daemon tokens in none (they reach only the daemon
+ * routes).  1 or 0.
+ */
+int			kg_principal_in_namespace(
+			    const struct kg_principal *pr, const char *ns);
+
+/*
+ * May pr administer namespace ns (SPEC 2, 9: "namespace admin", "track
+ * >= 3")?  A member of ns that is a wallet session of track 3 or 4
+ * (whatever track3_scopes say) or holds admin there.  1 or 0.
+ */
+int			kg_principal_may_admin(const struct kg_principal *pr,
+			    const char *ns);
+
 #endif

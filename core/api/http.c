@@ -2,6 +2,7 @@
  * http.c: response helpers and the one place where a core status becomes
  * an HTTP status and error code.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "core/api/http.h"
 #include "core/base/hex.h"
+#include "core/base/timefmt.h"
 
 void
 kg_resp_reset(struct kg_response *resp)
@@ -244,4 +246,81 @@ kg_list_limit(const struct kg_request *req, size_t *limit,
 		*limit = KG_LIST_LIMIT_MAX;
 	free(val);
 	return KG_OK;
+}
+
+uint64_t
+kg_id_parse(const char *s)
+{
+	char			*end;
+	unsigned long long	 v;
+	size_t			 n = strlen(s);
+
+	if (n == 0 || n > 19 || s[0] < '1' || s[0] > '9' ||
+	    strspn(s, "0123456789") != n)
+		return 0;
+	v = strtoull(s, &end, 10);
+	return *end == '\0' && v <= (unsigned long long)INT64_MAX ? v : 0;
+}
+
+enum kg_err
+kg_json_time(struct kg_buf *b, int64_t us)
+{
+	char		ts[KG_TIME_RFC3339_MAX];
+	enum kg_err	r;
+
+	if (us == 0)
+		return kg_buf_puts(b, "null");
+	if ((r = kg_time_format_rfc3339(us, ts, 0)) != KG_OK)
+		return r;
+	return kg_buf_printf(b, "\"%s\"", ts);
+}
+
+enum kg_err
+kg_page_cursor(const struct kg_request *req, uint64_t *before,
+    struct kg_response *resp, int *done)
+{
+	char	val[32];
+	int	q;
+
+	*before = 0;
+	*done = 0;
+	if ((q = kg_query_get(req->query != NULL ? req->query : "", "cursor",
+	    val, sizeof(val))) < 0 ||
+	    (q == 1 && (*before = kg_id_parse(val)) == 0)) {
+		*done = 1;
+		kg_resp_error(resp, 400, "invalid_request",
+		    "cursor is not one this endpoint returned.");
+	}
+	return KG_OK;
+}
+
+enum kg_err
+kg_page_begin(struct kg_page *pg, struct kg_response *resp, size_t limit)
+{
+	memset(pg, 0, sizeof(*pg));
+	kg_resp_json_begin(resp, 200);
+	pg->pg_b = &resp->body;
+	pg->pg_limit = limit;
+	return kg_buf_puts(pg->pg_b, "{\"items\":[");
+}
+
+int
+kg_page_item(struct kg_page *pg, uint64_t id, enum kg_err *r)
+{
+	*r = KG_OK;
+	if (pg->pg_n++ >= pg->pg_limit)
+		return 0;
+	if (pg->pg_n > 1 && (*r = kg_buf_puts(pg->pg_b, ",")) != KG_OK)
+		return 0;
+	pg->pg_last = id;
+	return 1;
+}
+
+enum kg_err
+kg_page_end(struct kg_page *pg)
+{
+	if (pg->pg_n > pg->pg_limit)
+		return kg_buf_printf(pg->pg_b, "],\"next_cursor\":\"%" PRIu64
+		    "\"}", pg->pg_last);
+	return kg_buf_puts(pg->pg_b, "],\"next_cursor\":null}");
 }

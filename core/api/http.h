@@ -9,6 +9,7 @@
 #define KG_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "core/base/buf.h"
 #include "core/base/err.h"
 #include "core/base/json.h"
@@ -111,6 +112,47 @@ void		 kg_resp_from_err(struct kg_response *, enum kg_err);
  */
 int		 kg_query_get(const char *query, const char *key,
 		    char *out, size_t outlen);
+
+/*
+ * A positive decimal without leading zeros, at most INT64_MAX (a row id
+ * in a path or a cursor).  Returns it, or 0 for anything else.
+ */
+uint64_t	 kg_id_parse(const char *s);
+
+/* Appends an RFC 3339 UTC time in quotes, or null for 0. */
+enum kg_err	 kg_json_time(struct kg_buf *b, int64_t us);
+
+/*
+ * One page of a list answer, {"items":[...],"next_cursor":...}, whose
+ * cursor is the id of the last item (rows come in descending id).  The
+ * store is asked for pg_limit + 1 rows: the extra row, never rendered,
+ * says that another page follows, so a last page that happens to be
+ * full gets no cursor to an empty one.
+ */
+struct kg_page {
+	struct kg_buf	*pg_b;
+	size_t		 pg_limit;	/* items to render */
+	size_t		 pg_n;		/* rows seen */
+	uint64_t	 pg_last;	/* id of the last item rendered */
+};
+
+/*
+ * Reads ?cursor= (0 when absent) into *before.  Returns KG_OK, with
+ * *done 1 and resp filled (400 invalid_request) when it is not an id.
+ */
+enum kg_err	 kg_page_cursor(const struct kg_request *req, uint64_t *before,
+		    struct kg_response *resp, int *done);
+/* Starts a 200 list answer of at most limit items in resp. */
+enum kg_err	 kg_page_begin(struct kg_page *, struct kg_response *resp,
+		    size_t limit);
+/*
+ * For each row, in order: returns 1 when the row with this id is to be
+ * rendered next (its separator written), 0 when it is not (the extra
+ * row, or *r set to an error).
+ */
+int		 kg_page_item(struct kg_page *, uint64_t id, enum kg_err *r);
+/* Closes the list: next_cursor when a row beyond the page was seen. */
+enum kg_err	 kg_page_end(struct kg_page *);
 
 #define KG_LIST_LIMIT_DEFAULT	100
 #define KG_LIST_LIMIT_MAX	500

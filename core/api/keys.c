@@ -17,17 +17,20 @@
 #include <openssl/crypto.h>
 
 #include "core/api/authn.h"
+#include "core/api/enroll.h"
 #include "core/api/keys.h"
+#include "core/api/orgtokens.h"
 #include "core/api/session.h"
 #include "core/api/wallet.h"
 #include "core/base/log.h"
 #include "core/base/names.h"
-#include "core/base/timefmt.h"
 #include "core/crypto/jwt.h"
 #include "core/crypto/token.h"
 #include "core/store/apikey.h"
 #include "core/store/audit.h"
 #include "core/store/db.h"
+#include "core/store/enroll.h"
+#include "core/store/orgtoken.h"
 #include "core/store/session.h"
 #include "core/store/wallet.h"
 
@@ -55,20 +58,6 @@ static const struct {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-/* Appends an RFC 3339 time, or null for 0. */
-static enum kg_err
-json_time(struct kg_buf *b, int64_t us)
-{
-	char		ts[KG_TIME_RFC3339_MAX];
-	enum kg_err	r;
-
-	if (us == 0)
-		return kg_buf_puts(b, "null");
-	if ((r = kg_time_format_rfc3339(us, ts, 0)) != KG_OK)
-		return r;
-	return kg_buf_printf(b, "\"%s\"", ts);
-}
 
 /* Appends the space-separated words of list as a JSON array. */
 static enum kg_err
@@ -150,37 +139,20 @@ key_json(struct kg_buf *b, const struct kg_apikey *k)
 		r = json_words(b, k->ak_projects);
 	if (r != KG_OK ||
 	    (r = kg_buf_puts(b, ",\"created_at\":")) != KG_OK ||
-	    (r = json_time(b, k->ak_created_us)) != KG_OK ||
+	    (r = kg_json_time(b, k->ak_created_us)) != KG_OK ||
 	    (r = kg_buf_puts(b, ",\"expires_at\":")) != KG_OK ||
-	    (r = json_time(b, k->ak_expires_us)) != KG_OK ||
+	    (r = kg_json_time(b, k->ak_expires_us)) != KG_OK ||
 	    (r = kg_buf_puts(b, ",\"created_by\":")) != KG_OK ||
 	    (r = kg_buf_json_qstr(b, k->ak_created_by)) != KG_OK ||
 	    (r = kg_buf_puts(b, ",\"last_used_at\":")) != KG_OK ||
-	    (r = json_time(b, k->ak_last_used_us)) != KG_OK ||
+	    (r = kg_json_time(b, k->ak_last_used_us)) != KG_OK ||
 	    (r = kg_buf_puts(b, ",\"revoked_at\":")) != KG_OK ||
-	    (r = json_time(b, k->ak_revoked_us)) != KG_OK)
+	    (r = kg_json_time(b, k->ak_revoked_us)) != KG_OK)
 		return r;
 	if (k->ak_wallet[0] != '\0' &&
 	    (r = kg_buf_printf(b, ",\"wallet\":\"%s\"", k->ak_wallet)) != KG_OK)
 		return r;
 	return kg_buf_puts(b, "}");
-}
-
-/*
- * A new key's created_by: "admin", "org:<id8>", "key:<id8>" (a key or
- * its access token), else "wallet:0x...".
- */
-static void
-created_by(const struct kg_principal *pr, char *by, size_t len)
-{
-	if (pr->pr_method == KG_METHOD_ADMIN)
-		(void)snprintf(by, len, "admin");
-	else if (pr->pr_method == KG_METHOD_ORG_TOKEN)
-		(void)snprintf(by, len, "org:%s", pr->pr_key_prefix);
-	else if (strncmp(pr->pr_subject, "key:", 4) == 0)
-		(void)snprintf(by, len, "%s", pr->pr_subject);
-	else
-		(void)snprintf(by, len, "wallet:%.120s", pr->pr_subject);
 }
 
 /* ---------------------------------------------------------------- validation */
@@ -567,7 +539,7 @@ kg_keys_create(struct kg_ctx *ctx, const struct kg_request *req,
 	if ((js = kg_json_parse(&ctx->json, req->body, req->body_len,
 	    create_fields, v, &bad)) != KG_JSON_OK)
 		return kg_resp_json_refused(resp, js, bad);
-	created_by(pr, by, sizeof(by));
+	kg_principal_created_by(pr, by, sizeof(by));
 	kg_principal_actor(pr, &m.mt_actor, &m.mt_actor_type);
 	if (!check_name(&q, &v[KC_NAME]) ||
 	    !check_scopes(ctx->cfg, &q, &v[KC_SCOPES], NULL) ||
@@ -608,40 +580,15 @@ out:
 
 /* ---------------------------------------------------------------- GET /v1/keys */
 
-struct list_out {
-	struct kg_buf	*lo_b;
-	size_t		 lo_n;
-	uint64_t	 lo_last;
-};
-
 static enum kg_err
 list_item(const struct kg_apikey *k, void *arg)
 {
-	struct list_out	*o = arg;
+	struct kg_page	*pg = arg;
 	enum kg_err	 r;
 
-	if (o->lo_n > 0 && (r = kg_buf_puts(o->lo_b, ",")) != KG_OK)
+	if (!kg_page_item(pg, k->ak_id, &r))
 		return r;
-	if ((r = key_json(o->lo_b, k)) != KG_OK)
-		return r;
-	o->lo_n++;
-	o->lo_last = k->ak_id;
-	return KG_OK;
-}
-
-/* A positive decimal without leading zeros that fits; else 0. */
-static uint64_t
-parse_id(const char *s)
-{
-	char			*end;
-	unsigned long long	 v;
-	size_t			 n = strlen(s);
-
-	if (n == 0 || n > 19 || s[0] < '1' || s[0] > '9' ||
-	    strspn(s, "0123456789") != n)
-		return 0;
-	v = strtoull(s, &end, 10);
-	return *end == '\0' && v <= (unsigned long long)INT64_MAX ? v : 0;
+	return key_json(pg->pg_b, k);
 }
 
 enum kg_err
@@ -649,21 +596,16 @@ kg_keys_list(struct kg_ctx *ctx, const struct kg_request *req,
     const struct kg_params *params, const struct kg_principal *pr,
     struct kg_response *resp)
 {
-	struct list_out	 o;
+	struct kg_page	 pg;
 	char		 val[32];
 	uint64_t	 before = 0, ns_id = 0;
 	size_t		 limit, n = 0;
 	enum kg_err	 r;
 	int		 q, all = 0, done;
 
-	if ((r = kg_list_limit(req, &limit, resp)) != KG_OK || limit == 0)
+	if ((r = kg_list_limit(req, &limit, resp)) != KG_OK || limit == 0 ||
+	    (r = kg_page_cursor(req, &before, resp, &done)) != KG_OK || done)
 		return r;
-	if ((q = kg_query_get(req->query, "cursor", val, sizeof(val))) < 0 ||
-	    (q == 1 && (before = parse_id(val)) == 0)) {
-		kg_resp_error(resp, 400, "invalid_request",
-		    "cursor is not one this endpoint returned.");
-		return KG_OK;
-	}
 	if ((q = kg_query_get(req->query, "include_revoked", val,
 	    sizeof(val))) < 0 || (q == 1 && strcmp(val, "true") != 0 &&
 	    strcmp(val, "false") != 0)) {
@@ -674,17 +616,11 @@ kg_keys_list(struct kg_ctx *ctx, const struct kg_request *req,
 	all = q == 1 && strcmp(val, "true") == 0;
 	if ((r = caller_ns(ctx, pr, resp, &ns_id, &done)) != KG_OK || done)
 		return r;
-	memset(&o, 0, sizeof(o));
-	kg_resp_json_begin(resp, 200);
-	o.lo_b = &resp->body;
-	if ((r = kg_buf_puts(o.lo_b, "{\"items\":[")) != KG_OK ||
+	if ((r = kg_page_begin(&pg, resp, limit)) != KG_OK ||
 	    (r = kg_store_apikey_list(ctx->db, ns_id, all, before,
-	    limit, list_item, &o, &n)) != KG_OK)
+	    limit + 1, list_item, &pg, &n)) != KG_OK)
 		return r;
-	if (n == limit && n > 0)
-		return kg_buf_printf(o.lo_b, "],\"next_cursor\":\"%" PRIu64
-		    "\"}", o.lo_last);
-	return kg_buf_puts(o.lo_b, "],\"next_cursor\":null}");
+	return kg_page_end(&pg);
 }
 
 /* ---------------------------------------------------------------- /v1/keys/{id} */
@@ -707,7 +643,7 @@ key_target(struct kg_ctx *ctx, const struct kg_params *params,
 {
 	const char	*id = kg_param(params, "id");
 
-	if (id == NULL || (*kid = parse_id(id)) == 0) {
+	if (id == NULL || (*kid = kg_id_parse(id)) == 0) {
 		*done = 1;
 		not_found(resp);
 		return KG_OK;
@@ -774,7 +710,7 @@ kg_keys_revoke(struct kg_ctx *ctx, const struct kg_request *req,
 	kg_resp_json_begin(resp, 200);
 	if ((r = kg_buf_printf(&resp->body, "{\"id\":%" PRIu64
 	    ",\"revoked_at\":", kid)) != KG_OK ||
-	    (r = json_time(&resp->body, at)) != KG_OK)
+	    (r = kg_json_time(&resp->body, at)) != KG_OK)
 		return r;
 	return kg_buf_puts(&resp->body, "}");
 }
@@ -1068,12 +1004,62 @@ introspect_key(struct kg_ctx *ctx, const struct kg_principal *caller,
 	return kg_buf_puts(b, "}");
 }
 
+/* An org token (SPEC 8): active while not revoked; it holds admin. */
+static enum kg_err
+introspect_org(struct kg_ctx *ctx, const struct kg_principal *caller,
+    const char *tok, struct kg_response *resp)
+{
+	struct kg_orgtoken	 o;
+	struct kg_buf		*b = &resp->body;
+	enum kg_err		 r;
+
+	r = kg_orgtoken_find(ctx, tok, strlen(tok), &o);
+	if (r == KG_ERR_INVALID || r == KG_ERR_NOT_FOUND ||
+	    (r == KG_OK && (o.ot_revoked_us != 0 || !visible(caller, o.ot_ns))))
+		return inactive(resp);
+	if (r != KG_OK)
+		return r;
+	kg_resp_json_begin(resp, 200);
+	if ((r = kg_buf_printf(b, "{\"active\":true,\"token_type\":"
+	    "\"org_token\",\"sub\":\"org:%s\",\"ns\":", o.ot_id8)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, o.ot_ns)) != KG_OK)
+		return r;
+	return kg_buf_printf(b, ",\"scope\":\"admin\",\"iat\":%lld}",
+	    (long long)(o.ot_created_us / 1000000));
+}
+
+/* A daemon token (SPEC 7): active while not revoked; it holds no scope. */
+static enum kg_err
+introspect_daemon(struct kg_ctx *ctx, const struct kg_principal *caller,
+    const char *tok, struct kg_response *resp)
+{
+	struct kg_daemon_token	 d;
+	struct kg_buf		*b = &resp->body;
+	enum kg_err		 r;
+
+	r = kg_daemon_check(ctx, tok, strlen(tok), &d);
+	if (r == KG_ERR_INVALID || (r == KG_OK && !visible(caller, d.dt_ns)))
+		return inactive(resp);
+	if (r != KG_OK)
+		return r;
+	kg_resp_json_begin(resp, 200);
+	if ((r = kg_buf_printf(b, "{\"active\":true,\"token_type\":"
+	    "\"daemon_token\",\"sub\":\"daemon:%" PRIu64 "\",\"ns\":",
+	    d.dt_id)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, d.dt_ns)) != KG_OK ||
+	    (r = kg_buf_puts(b, ",\"scope\":\"\",\"daemon_id\":")) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, d.dt_daemon_id)) != KG_OK)
+		return r;
+	return kg_buf_printf(b, ",\"iat\":%lld}",
+	    (long long)(d.dt_created_us / 1000000));
+}
+
 enum kg_err
 kg_keys_introspect(struct kg_ctx *ctx, const struct kg_request *req,
     const struct kg_params *params, const struct kg_principal *pr,
     struct kg_response *resp)
 {
-	char			 form[KG_JWT_MAX + 1], sk[16];
+	char			 form[KG_JWT_MAX + 1], sk[16], ot[16];
 	const char		*tok;
 	enum kg_err		 r;
 
@@ -1086,11 +1072,15 @@ kg_keys_introspect(struct kg_ctx *ctx, const struct kg_request *req,
 		goto out;
 	/* The hint is only a hint (RFC 7662 2.1): the shape decides. */
 	(void)snprintf(sk, sizeof(sk), "%s_sk_", ctx->cfg->token_prefix);
+	(void)snprintf(ot, sizeof(ot), "%s_ot_", ctx->cfg->token_prefix);
 	if (kg_authn_jwt_shape(tok, strlen(tok)))
 		r = introspect_jwt(ctx, pr, tok, resp);
 	else if (strncmp(tok, sk, strlen(sk)) == 0)
 		r = introspect_key(ctx, pr, tok, resp);
-	/* Org and daemon tokens (SPEC 7, 8) get their branch here. */
+	else if (strncmp(tok, ot, strlen(ot)) == 0)
+		r = introspect_org(ctx, pr, tok, resp);
+	else if (strncmp(tok, "mdt_", 4) == 0)
+		r = introspect_daemon(ctx, pr, tok, resp);
 	else
 		r = inactive(resp);
 out:

@@ -16,7 +16,7 @@
 
 #include "core/api/authn.h"
 #include "core/api/members.h"
-#include "core/base/log.h"
+#include "core/api/nsgate.h"
 #include "core/base/names.h"
 #include "core/base/timefmt.h"
 #include "core/crypto/eth.h"
@@ -31,39 +31,6 @@
 #define KG_STR_LOOSE		4096
 
 /* ---------------------------------------------------------------- who */
-
-/*
- * Is pr a member of namespace ns (SPEC 9 "member")?  The global admin is
- * in every namespace; wallet sessions, API keys and org tokens in the one
- * they are bound to.  Daemon tokens reach only the daemon routes.
- */
-static int
-in_namespace(const struct kg_principal *pr, const char *ns)
-{
-	switch (pr->pr_method) {
-	case KG_METHOD_ADMIN:
-		return 1;
-	case KG_METHOD_JWT:
-	case KG_METHOD_API_KEY:
-	case KG_METHOD_ORG_TOKEN:
-		return pr->pr_ns[0] != '\0' && strcmp(pr->pr_ns, ns) == 0;
-	default:
-		return 0;
-	}
-}
-
-/*
- * May pr manage ns's members?  SPEC 9 says "track >= 3": a wallet
- * session of track 3 or 4 there, whatever track3_scopes say (as GET
- * /v1/apps), or any credential of ns holding admin.
- */
-static int
-may_manage(const struct kg_principal *pr, const char *ns)
-{
-	return in_namespace(pr, ns) &&
-	    ((pr->pr_method == KG_METHOD_JWT && pr->pr_track >= 3) ||
-	    kg_principal_has_scope(pr, "admin"));
-}
 
 /*
  * May pr touch track 4?  SPEC 9: "needs track 4"; SPEC 2: operator.write.
@@ -81,35 +48,6 @@ may_operate(const struct kg_principal *pr)
 
 /* ---------------------------------------------------------------- audit */
 
-/* An audit event of pr acting on ns. */
-static void
-audit_init(struct kg_audit *au, const struct kg_request *req,
-    const struct kg_principal *pr, const char *ns, const char *action,
-    const char *target, const char *outcome)
-{
-	memset(au, 0, sizeof(*au));
-	au->au_namespace = ns;
-	au->au_action = action;
-	au->au_target = target;
-	au->au_remote_addr = req->remote_addr;
-	au->au_outcome = outcome;
-	kg_principal_actor(pr, &au->au_actor, &au->au_actor_type);
-}
-
-/* Records a refused or failed attempt; a lost row is logged, not fatal. */
-static void
-audit_refusal(struct kg_ctx *ctx, const struct kg_request *req,
-    const struct kg_principal *pr, const char *ns, const char *action,
-    const char *target, const char *outcome)
-{
-	struct kg_audit	au;
-
-	audit_init(&au, req, pr, ns, action, target, outcome);
-	if (kg_store_audit(ctx->db, &au) != KG_OK)
-		kg_log_warn("audit event %s (%s) not recorded", action,
-		    outcome);
-}
-
 /*
  * 403 forbidden, audited under the namespace named in the request (by
  * name: it may not exist), so that its admins see attempts from outside.
@@ -119,7 +57,7 @@ forbid(struct kg_ctx *ctx, const struct kg_request *req,
     const struct kg_principal *pr, const char *ns, const char *action,
     const char *target, struct kg_response *resp)
 {
-	audit_refusal(ctx, req, pr, ns, action, target, "denied");
+	kg_audit_refusal(ctx, req, pr, ns, action, target, "denied");
 	kg_resp_error(resp, 403, "forbidden",
 	    "The credential does not grant this operation.");
 	return KG_OK;
@@ -285,7 +223,7 @@ ns_create_txn_fn(struct kg_db *db, void *arg)
 	if ((r = kg_store_ns_create(db, t->nt_name, t->nt_owner,
 	    &t->nt_info)) != KG_OK)
 		return r;
-	audit_init(&au, t->nt_req, t->nt_pr, t->nt_name, "namespace_create",
+	kg_audit_event(&au, t->nt_req, t->nt_pr, t->nt_name, "namespace_create",
 	    t->nt_owner, "ok");
 	return kg_store_audit(db, &au);
 }
@@ -326,7 +264,7 @@ kg_ns_create(struct kg_ctx *ctx, const struct kg_request *req,
 	t.nt_owner = v[NC_OWNER].jv_present ? owner : NULL;
 	r = kg_db_txn(ctx->db, ns_create_txn_fn, &t);
 	if (r == KG_ERR_CONFLICT) {
-		audit_refusal(ctx, req, pr, t.nt_name, "namespace_create",
+		kg_audit_refusal(ctx, req, pr, t.nt_name, "namespace_create",
 		    t.nt_owner, "failed");
 		kg_resp_error(resp, 409, "conflict",
 		    "A namespace with this name already exists.");
@@ -347,18 +285,12 @@ kg_ns_get(struct kg_ctx *ctx, const struct kg_request *req,
 	const char		*ns = kg_param(params, "ns");
 	struct kg_ns_info	 ni;
 	enum kg_err		 r;
+	int			 done;
 
-	(void)req;
-	if (ns == NULL)
-		return KG_ERR_INTERNAL;
 	/* Reading is not administering: a refusal here is not audited. */
-	if (!in_namespace(pr, ns)) {
-		kg_resp_error(resp, 403, "forbidden",
-		    "The credential does not grant this operation.");
-		return KG_OK;
-	}
-	if (!kg_namespace_valid(ns))
-		return bad_namespace(resp);
+	if ((r = kg_ns_gate(ctx, req, pr, ns, KG_NS_MEMBER, NULL, NULL,
+	    resp, NULL, &done)) != KG_OK || done)
+		return r;
 	r = kg_store_ns_info(ctx->db, ns, &ni);
 	if (r == KG_ERR_NOT_FOUND)
 		return no_namespace(resp);
@@ -401,13 +333,11 @@ kg_members_list(struct kg_ctx *ctx, const struct kg_request *req,
 	struct member_out	 o;
 	size_t			 limit = 0, n = 0;
 	enum kg_err		 r;
+	int			 done;
 
-	if (ns == NULL)
-		return KG_ERR_INTERNAL;
-	if (!may_manage(pr, ns))
-		return forbid(ctx, req, pr, ns, "member_list", NULL, resp);
-	if (!kg_namespace_valid(ns))
-		return bad_namespace(resp);
+	if ((r = kg_ns_gate(ctx, req, pr, ns, KG_NS_ADMIN, "member_list",
+	    NULL, resp, NULL, &done)) != KG_OK || done)
+		return r;
 	if ((r = kg_list_limit(req, &limit, resp)) != KG_OK || limit == 0 ||
 	    !list_cursor(req, &cur, resp))
 		return r;
@@ -492,7 +422,7 @@ member_txn_fn(struct kg_db *db, void *arg)
 		/* No namespace or no such member: nothing to record. */
 		return KG_OK;
 	}
-	audit_init(&au, t->mt_req, t->mt_pr, t->mt_ns, action, t->mt_wallet,
+	kg_audit_event(&au, t->mt_req, t->mt_pr, t->mt_ns, action, t->mt_wallet,
 	    outcome);
 	return kg_store_audit(db, &au);
 }
@@ -556,23 +486,18 @@ member_route(struct kg_ctx *ctx, const struct kg_request *req,
     struct kg_response *resp)
 {
 	const char	*ns = kg_param(params, "ns");
-	int		 ok;
+	enum kg_err	 r;
+	int		 ok, done = 1;
 
 	*nsp = ns;
-	if (ns == NULL) {
-		kg_resp_from_err(resp, KG_ERR_INTERNAL);
-		return 0;
-	}
 	ok = wallet_lower(kg_param(params, "wallet"), lower);
-	if (!may_manage(pr, ns)) {
-		/* Record the target only when it is a wallet. */
-		(void)forbid(ctx, req, pr, ns, action, ok ? lower : NULL, resp);
+	/* Record the target only when it is a wallet. */
+	r = kg_ns_gate(ctx, req, pr, ns, KG_NS_ADMIN, action,
+	    ok ? lower : NULL, resp, NULL, &done);
+	if (r != KG_OK)
+		kg_resp_from_err(resp, r);
+	if (r != KG_OK || done)
 		return 0;
-	}
-	if (!kg_namespace_valid(ns)) {
-		(void)bad_namespace(resp);
-		return 0;
-	}
 	if (!ok) {
 		(void)bad_wallet(resp);
 		return 0;

@@ -46,7 +46,11 @@ typedef enum kg_err (*kg_handler)(struct kg_ctx *, const struct kg_request *,
 enum kg_auth {
 	KG_AUTH_PUBLIC = 0,	/* no credential needed */
 	KG_AUTH_OPTIONAL,	/* a credential is used when given */
-	KG_AUTH_REQUIRED,	/* 401 without a valid credential */
+	KG_AUTH_REQUIRED,	/* 401 without a valid credential; daemon
+				 * tokens get 403 (SPEC 2: daemon routes and
+				 * whoami only) */
+	KG_AUTH_DAEMON,		/* the daemon routes: a daemon token only (401
+				 * without one, 403 for any other kind) */
 	KG_AUTH__MAX
 };
 

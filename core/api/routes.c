@@ -5,10 +5,13 @@
  */
 #include <stddef.h>
 
+#include "core/api/auditlog.h"
 #include "core/api/check.h"
+#include "core/api/enroll.h"
 #include "core/api/keys.h"
 #include "core/api/members.h"
 #include "core/api/ops.h"
+#include "core/api/orgtokens.h"
 #include "core/api/router.h"
 #include "core/api/session.h"
 #include "core/api/wallet.h"
@@ -47,6 +50,27 @@ const struct kg_route kg_routes[] = {
 	{ "PUT",  "/v1/namespaces/{ns}/members/{wallet}", kg_members_put,
 	    KG_AUTH_REQUIRED, NULL },
 	{ "DELETE", "/v1/namespaces/{ns}/members/{wallet}", kg_members_delete,
+	    KG_AUTH_REQUIRED, NULL },
+	/* SPEC 7, 8, 9 (audit): namespace admin, decided by the handlers. */
+	{ "POST", "/v1/namespaces/{ns}/install-tokens", kg_enroll_install_create,
+	    KG_AUTH_REQUIRED, NULL },
+	{ "POST", "/v1/install-tokens/exchange", kg_enroll_exchange,
+	    KG_AUTH_PUBLIC, NULL },
+	{ "GET",  "/v1/namespaces/{ns}/daemon-tokens", kg_enroll_daemon_list,
+	    KG_AUTH_REQUIRED, NULL },
+	{ "DELETE", "/v1/namespaces/{ns}/daemon-tokens/{id}",
+	    kg_enroll_daemon_revoke, KG_AUTH_REQUIRED, NULL },
+	{ "GET",  "/v1/daemon/whoami",	kg_enroll_daemon_whoami, KG_AUTH_DAEMON,
+	    NULL },
+	{ "POST", "/v1/daemon/heartbeat", kg_enroll_daemon_heartbeat,
+	    KG_AUTH_DAEMON, NULL },
+	{ "POST", "/v1/namespaces/{ns}/org-tokens", kg_orgtokens_create,
+	    KG_AUTH_REQUIRED, NULL },
+	{ "GET",  "/v1/namespaces/{ns}/org-tokens", kg_orgtokens_list,
+	    KG_AUTH_REQUIRED, NULL },
+	{ "DELETE", "/v1/namespaces/{ns}/org-tokens/{id}", kg_orgtokens_revoke,
+	    KG_AUTH_REQUIRED, NULL },
+	{ "GET",  "/v1/namespaces/{ns}/audit", kg_auditlog_list,
 	    KG_AUTH_REQUIRED, NULL },
 	{ NULL,   NULL,			NULL,		KG_AUTH_PUBLIC, NULL },
 };

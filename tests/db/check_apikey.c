@@ -460,6 +460,12 @@ START_TEST(http_list_paging)
 	    jget(hjson, "items"), 0), "id")), ids[0]);
 	ck_assert_int_eq(json_object_get_type(jget(hjson, "next_cursor")),
 	    json_type_null);
+	/* Exactly the last rows, however full the page: no cursor. */
+	ck_assert_int_eq(req3("GET", "/v1/keys", "limit=3", ADMIN, "acme",
+	    NULL, NULL), 200);
+	ck_assert_int_eq(json_object_array_length(jget(hjson, "items")), 3);
+	ck_assert_int_eq(json_object_get_type(jget(hjson, "next_cursor")),
+	    json_type_null);
 	ck_assert_int_eq(req3("GET", "/v1/keys", "limit=0", ADMIN, "acme",
 	    NULL, NULL), 400);
 	ck_assert_int_eq(req3("GET", "/v1/keys", "cursor=x", ADMIN, "acme",
