@@ -77,22 +77,6 @@ CREATE TABLE IF NOT EXISTS nonces (
   KEY nonces_expires (expires_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
--- Named rows a transaction locks (kg_db_serialize) to serialise a check
--- that no unique key can express: "at most N pending nonces per wallet",
--- "at most N keys per wallet".  Locking a row that may not exist yet with
--- SELECT ... FOR UPDATE takes gap locks, and two such transactions that
--- then insert deadlock each other; an upsert of one named row takes a
--- plain record lock instead.  Unlike GET_LOCK this also holds across a
--- Galera cluster: two nodes writing the same row fail certification and
--- one transaction runs again.  keygate-cleanup deletes rows untouched for
--- a day.
-CREATE TABLE IF NOT EXISTS serial_locks (
-  name VARCHAR(160) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-  touched_at DATETIME(6) NOT NULL,
-  PRIMARY KEY (name),
-  KEY serial_locks_touched (touched_at)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
-
 -- Session families: one per wallet sign-in; every refresh token and access
 -- token of the session carries its id (the JWT sid claim, 32 random hex).
 -- expires_at is created_at + session_max_age: no refresh past it.
@@ -290,9 +274,8 @@ CREATE TABLE IF NOT EXISTS audit_events (
   remote_addr VARCHAR(45) CHARACTER SET ascii COLLATE ascii_bin NULL,
   outcome VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   PRIMARY KEY (id),
-  -- GET /v1/namespaces/{ns}/audit, newest first; and with ?action=
+  -- GET /v1/namespaces/{ns}/audit, newest first
   KEY audit_events_namespace (namespace, id),
-  KEY audit_events_namespace_action (namespace, action, id),
   KEY audit_events_at (at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
