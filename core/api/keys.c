@@ -19,6 +19,7 @@
 #include "core/api/authn.h"
 #include "core/api/enroll.h"
 #include "core/api/keys.h"
+#include "core/api/nsgate.h"
 #include "core/api/orgtokens.h"
 #include "core/api/session.h"
 #include "core/api/wallet.h"
@@ -32,7 +33,6 @@
 #include "core/store/enroll.h"
 #include "core/store/orgtoken.h"
 #include "core/store/session.h"
-#include "core/store/wallet.h"
 
 /* How often a freshly minted key may collide before giving up. */
 #define MINT_TRIES	3
@@ -377,8 +377,6 @@ static enum kg_err
 caller_ns(struct kg_ctx *ctx, const struct kg_principal *pr,
     struct kg_response *resp, uint64_t *ns_id, int *done)
 {
-	enum kg_err	r;
-
 	*done = 1;
 	if (pr->pr_ns[0] == '\0') {
 		kg_resp_error(resp, 400, "invalid_namespace",
@@ -386,15 +384,7 @@ caller_ns(struct kg_ctx *ctx, const struct kg_principal *pr,
 		    "?namespace=.");
 		return KG_OK;
 	}
-	r = kg_store_namespace_get(ctx->db, pr->pr_ns, ns_id);
-	if (r == KG_ERR_NOT_FOUND) {
-		kg_resp_error(resp, 404, "namespace_not_found",
-		    "No such namespace.");
-		return KG_OK;
-	}
-	if (r == KG_OK)
-		*done = 0;
-	return r;
+	return kg_ns_lookup(ctx, pr->pr_ns, resp, ns_id, done);
 }
 
 /*

@@ -91,8 +91,7 @@ kg_ns_gate(struct kg_ctx *ctx, const struct kg_request *req,
     const char *action, const char *target, struct kg_response *resp,
     uint64_t *ns_id, int *done)
 {
-	enum kg_err	r;
-	int		ok;
+	int	ok;
 
 	*done = 1;
 	if (ns == NULL)
@@ -116,6 +115,16 @@ kg_ns_gate(struct kg_ctx *ctx, const struct kg_request *req,
 		*done = 0;
 		return KG_OK;
 	}
+	return kg_ns_lookup(ctx, ns, resp, ns_id, done);
+}
+
+enum kg_err
+kg_ns_lookup(struct kg_ctx *ctx, const char *ns, struct kg_response *resp,
+    uint64_t *ns_id, int *done)
+{
+	enum kg_err	r;
+
+	*done = 1;
 	r = kg_store_namespace_get(ctx->db, ns, ns_id);
 	if (r == KG_ERR_NOT_FOUND) {
 		kg_resp_error(resp, 404, "namespace_not_found",

@@ -62,6 +62,14 @@ void		kg_audit_refusal(struct kg_ctx *ctx,
  * resp holds the refusal, *done 0 when the handler goes on; any other
  * status is for the router.
  */
+/*
+ * The id of namespace ns (already authorised and valid): KG_OK with *done
+ * 0 and *ns_id set, KG_OK with *done 1 and a 404 namespace_not_found in
+ * resp, or a KG_ERR_DB* status.
+ */
+enum kg_err	kg_ns_lookup(struct kg_ctx *ctx, const char *ns,
+		    struct kg_response *resp, uint64_t *ns_id, int *done);
+
 enum kg_err	kg_ns_gate(struct kg_ctx *ctx, const struct kg_request *req,
 		    const struct kg_principal *pr, const char *ns,
 		    enum kg_ns_need need, const char *action,
