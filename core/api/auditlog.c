@@ -18,7 +18,6 @@
 #include "core/base/timefmt.h"
 #include "core/store/audit.h"
 #include "core/store/db.h"
-#include "core/store/member.h"
 
 /*
  * The query keys this endpoint reads; "namespace" is the global admin's
@@ -142,7 +141,7 @@ kg_auditlog_list(struct kg_ctx *ctx, const struct kg_request *req,
 	const char		*query = req->query != NULL ? req->query : "";
 	const char		*action;
 	char			 actbuf[KG_AUDIT_ACTION_MAX + 1];
-	struct kg_ns_info	 ni;
+	uint64_t		 ns_id;
 	struct kg_page		 pg;
 	uint64_t		 before;
 	size_t			 limit = 0;
@@ -163,13 +162,7 @@ kg_auditlog_list(struct kg_ctx *ctx, const struct kg_request *req,
 	if (!action_get(query, actbuf, &action))
 		return bad_query(resp,
 		    "action must be 1 to 64 printable ASCII characters.");
-	r = kg_store_ns_info(ctx->db, ns, &ni);
-	if (r == KG_ERR_NOT_FOUND) {
-		kg_resp_error(resp, 404, "namespace_not_found",
-		    "No such namespace.");
-		return KG_OK;
-	}
-	if (r != KG_OK)
+	if ((r = kg_ns_lookup(ctx, ns, resp, &ns_id, &done)) != KG_OK || done)
 		return r;
 
 	/* One row beyond the page says whether another page follows. */

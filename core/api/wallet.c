@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/api/authn.h"
+#include "core/api/nsgate.h"
 #include "core/api/ratelimit.h"
 #include "core/api/session.h"
 #include "core/api/wallet.h"
@@ -176,14 +177,10 @@ kg_wallet_challenge(struct kg_ctx *ctx, const struct kg_request *req,
 	}
 	/* A challenge never creates a namespace (SPEC 2, 4). */
 	if (!cfg->auto_create_namespaces) {
-		r = kg_store_namespace_get(ctx->db, ns, &ns_id);
-		if (r == KG_ERR_NOT_FOUND) {
-			kg_resp_error(resp, 404, "namespace_not_found",
-			    "No such namespace.");
-			r = KG_OK;
-			goto out;
-		}
-		if (r != KG_OK)
+		int	missing;
+
+		if ((r = kg_ns_lookup(ctx, ns, resp, &ns_id, &missing)) !=
+		    KG_OK || missing)
 			goto out;
 	}
 	r = kg_store_nonce_create(ctx->db, lower, ns, purpose, chain_id,
@@ -648,38 +645,37 @@ kg_wallet_app_create(struct kg_ctx *ctx, const struct kg_request *req,
 	return r;
 }
 
-struct app_out {
-	struct kg_buf	*ao_b;
-	size_t		 ao_n;
-	uint64_t	 ao_last;
-	const char	*ao_ns;
+/* One app of a list page (the namespace is the list's, in *ns). */
+struct app_page {
+	struct kg_page	 ap_pg;
+	const char	*ap_ns;
 };
 
 static enum kg_err
 app_item(const struct kg_app *a, void *arg)
 {
-	struct app_out	*o = arg;
+	struct app_page	*p = arg;
+	struct kg_buf	*b = p->ap_pg.pg_b;
 	char		 pub[2 + 2 * KG_ETH_PUB_LEN + 1];
 	char		 at[KG_TIME_RFC3339_MAX];
 	enum kg_err	 r;
 
+	if (!kg_page_item(&p->ap_pg, a->ap_id, &r))
+		return r;
 	pub[0] = '0';
 	pub[1] = 'x';
 	kg_hex_encode(a->ap_public_key, KG_ETH_PUB_LEN, pub + 2);
 	if ((r = kg_time_format_rfc3339(a->ap_created_us, at, 0)) != KG_OK)
 		return r;
-	if ((r = kg_buf_printf(o->ao_b, "%s{\"app_id\":\"%s\",\"name\":",
-	    o->ao_n > 0 ? "," : "", a->ap_app_id)) != KG_OK ||
-	    (r = kg_buf_json_qstr(o->ao_b, a->ap_name)) != KG_OK ||
-	    (r = kg_buf_printf(o->ao_b, ",\"public_key\":\"%s\",\"namespace\":",
+	if ((r = kg_buf_printf(b, "{\"app_id\":\"%s\",\"name\":",
+	    a->ap_app_id)) != KG_OK ||
+	    (r = kg_buf_json_qstr(b, a->ap_name)) != KG_OK ||
+	    (r = kg_buf_printf(b, ",\"public_key\":\"%s\",\"namespace\":",
 	    pub)) != KG_OK ||
-	    (r = kg_buf_json_qstr(o->ao_b, o->ao_ns)) != KG_OK ||
-	    (r = kg_buf_printf(o->ao_b, ",\"wallet\":\"%s\",\"created_at\":"
-	    "\"%s\"}", a->ap_wallet, at)) != KG_OK)
+	    (r = kg_buf_json_qstr(b, p->ap_ns)) != KG_OK)
 		return r;
-	o->ao_n++;
-	o->ao_last = a->ap_id;
-	return KG_OK;
+	return kg_buf_printf(b, ",\"wallet\":\"%s\",\"created_at\":\"%s\"}",
+	    a->ap_wallet, at);
 }
 
 enum kg_err
@@ -687,14 +683,12 @@ kg_wallet_app_list(struct kg_ctx *ctx, const struct kg_request *req,
     const struct kg_params *params, const struct kg_principal *pr,
     struct kg_response *resp)
 {
-	struct app_out		 o;
-	char			 val[32], *end;
-	unsigned long long	 before = 0;
-	uint64_t		 ns_id;
+	struct app_page		 p;
+	uint64_t		 before, ns_id;
 	const char		*ns = pr->pr_ns;
 	size_t			 limit, n = 0;
 	enum kg_err		 r;
-	int			 q;
+	int			 done;
 
 	/*
 	 * SPEC 4: "track >= 3 or admin".  A track-3 session whose
@@ -708,44 +702,21 @@ kg_wallet_app_list(struct kg_ctx *ctx, const struct kg_request *req,
 		    "The credential does not grant this operation.");
 		return KG_OK;
 	}
-	if ((r = kg_list_limit(req, &limit, resp)) != KG_OK || limit == 0)
+	if ((r = kg_list_limit(req, &limit, resp)) != KG_OK || limit == 0 ||
+	    (r = kg_page_cursor(req, &before, resp, &done)) != KG_OK || done)
 		return r;
-	if ((q = kg_query_get(req->query, "cursor", val, sizeof(val))) < 0 ||
-	    (q == 1 && ((before = strtoull(val, &end, 10)) == 0 ||
-	    *end != '\0' || val[0] < '1' || val[0] > '9'))) {
-		kg_resp_error(resp, 400, "invalid_request",
-		    "cursor is not one this endpoint returned.");
-		return KG_OK;
-	}
 	if (ns == NULL || ns[0] == '\0') {
 		kg_resp_error(resp, 400, "invalid_request",
 		    "namespace: choose one with X-Keygate-Namespace.");
 		return KG_OK;
 	}
-	r = kg_store_namespace_get(ctx->db, ns, &ns_id);
-	if (r == KG_ERR_NOT_FOUND) {
-		kg_resp_error(resp, 404, "namespace_not_found",
-		    "No such namespace.");
-		return KG_OK;
-	}
-	if (r != KG_OK)
+	if ((r = kg_ns_lookup(ctx, ns, resp, &ns_id, &done)) != KG_OK || done)
 		return r;
-	memset(&o, 0, sizeof(o));
-	o.ao_b = &resp->body;
-	o.ao_ns = ns;
-	kg_buf_reset(o.ao_b);
-	if ((r = kg_buf_puts(o.ao_b, "{\"items\":[")) != KG_OK ||
-	    (r = kg_store_app_list(ctx->db, ns_id, before, limit,
-	    app_item, &o, &n)) != KG_OK)
+	p.ap_ns = ns;
+	/* One row beyond the page says whether another page follows. */
+	if ((r = kg_page_begin(&p.ap_pg, resp, limit)) != KG_OK ||
+	    (r = kg_store_app_list(ctx->db, ns_id, before, limit + 1,
+	    app_item, &p, &n)) != KG_OK)
 		return r;
-	if (n == limit && n > 0)
-		r = kg_buf_printf(o.ao_b, "],\"next_cursor\":\"%" PRIu64 "\"}",
-		    o.ao_last);
-	else
-		r = kg_buf_puts(o.ao_b, "],\"next_cursor\":null}");
-	if (r != KG_OK)
-		return r;
-	resp->status = 200;
-	resp->content_type = KG_CT_JSON;
-	return KG_OK;
+	return kg_page_end(&p.ap_pg);
 }

@@ -844,6 +844,9 @@ START_TEST(apps_register_and_list)
 	req.query = query;
 	ck_assert_int_eq(dispatch(&req), 200);
 	ck_assert(strstr(kg_buf_str(&hresp.body), app_id) != NULL);
+	/* The last page, exactly full: no cursor to an empty page. */
+	ck_assert(strstr(kg_buf_str(&hresp.body),
+	    "\"next_cursor\":null") != NULL);
 	req.query = "cursor=abc";
 	ck_assert_int_eq(dispatch(&req), 400);
 	req.query = "limit=0";
