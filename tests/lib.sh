@@ -28,7 +28,6 @@
 
 KG_TMP=
 KG_PIDS=()
-KG_PORTS_USED=" "
 KG_FCGI_PID=
 KG_FCGI_LOG=
 KG_LIGHTTPD_PID=
@@ -130,6 +129,7 @@ kg_cleanup() {
 	done
 	# Databases after the processes, so no session of theirs holds a lock.
 	[ ${#KG_DBS[@]} -eq 0 ] || kg_db_drop_all
+	kg_release_ports
 	if [ -n "$KG_TMP" ] && [ -d "$KG_TMP" ]; then
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || [ "${KG_KEEP_TMP:-0}" = 1 ]; then
 			kg_log "files kept in $KG_TMP"
@@ -150,23 +150,57 @@ kg_port_busy() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# kg_free_port: prints a TCP port on 127.0.0.1 that nothing listens on and
-# that this test has not handed out before.
+# kg_free_port: prints a TCP port on 127.0.0.1 that nothing listens on,
+# reserved for this test until it exits.  Tests run in parallel, and
+# kg_free_port runs in a $(...) subshell, so the reservation is a
+# directory under $KG_PORT_DIR (mkdir is atomic across processes) owned
+# by this test's pid; a reservation whose owner is gone is taken over.
+# Ports come from below the kernel's ephemeral range, so no outgoing
+# connection of a parallel test can be holding one.
+KG_PORT_DIR=${TMPDIR:-/tmp}/keygate-test-ports
 kg_free_port() {
-	local i p
-	for ((i = 0; i < 200; i++)); do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-		case $KG_PORTS_USED in *" $p "*) continue ;; esac
+	local i p lo=20000 span=40000 eph owner
+	eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true)
+	if [ -n "$eph" ] && [ "$eph" -gt $((lo + 2000)) ] 2>/dev/null; then
+		span=$((eph - lo))
+	fi
+	mkdir -p "$KG_PORT_DIR" 2>/dev/null
+	for ((i = 0; i < 400; i++)); do
+		p=$(( lo + (RANDOM * 32768 + RANDOM) % span ))
+		if ! mkdir "$KG_PORT_DIR/$p" 2>/dev/null; then
+			owner=$(cat "$KG_PORT_DIR/$p/owner" 2>/dev/null || true)
+			[ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null || continue
+			# Stale: its test is gone.  Take it over.
+		fi
+		echo "$$" >"$KG_PORT_DIR/$p/owner"
 		if command -v ss >/dev/null 2>&1 &&
 		    ss -Htan "( sport = :$p )" 2>/dev/null | grep -q .; then
 			continue
 		fi
 		kg_port_busy "$p" && continue
-		KG_PORTS_USED="$KG_PORTS_USED$p "
 		printf '%s\n' "$p"
 		return 0
 	done
 	kg_error "no free port found"
+}
+
+# kg_release_ports: drops this test's port reservations (kg_cleanup).
+kg_release_ports() {
+	local d
+	for d in "$KG_PORT_DIR"/*/; do
+		[ -f "$d/owner" ] || continue
+		[ "$(cat "$d/owner" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+	done
+	return 0
+}
+
+# kg_started PID NAME LOG: after kg_wait_listen succeeded, checks that the
+# process we started is the one listening (a server that lost a bind race
+# exits at once, and something else may be answering on its port).
+kg_started() {
+	sleep 0.1
+	kill -0 "$1" 2>/dev/null ||
+		kg_error "$2 exited right after start (see $3)"
 }
 
 # kg_write_config FILE [LINE...]: writes a keygate config (mode 0600),
@@ -236,6 +270,7 @@ kg_start_fcgi() {
 	if ! kg_wait_listen "$addr" 10; then
 		kg_error "keygate-fcgi did not listen on $addr (see $KG_FCGI_LOG)"
 	fi
+	kg_started "$KG_FCGI_PID" keygate-fcgi "$KG_FCGI_LOG"
 }
 
 # kg_fcgi_workers [MASTERPID]: prints the pids of the master's children,
@@ -292,6 +327,7 @@ kg_start_lighttpd() {
 	KG_HTTP_URL=http://127.0.0.1:$KG_HTTP_PORT
 	kg_wait_listen "tcp:127.0.0.1:$KG_HTTP_PORT" 10 ||
 		kg_error "lighttpd did not start (see $KG_TMP/lighttpd.error.log)"
+	kg_started "$KG_LIGHTTPD_PID" lighttpd "$KG_TMP/lighttpd.log"
 }
 
 # kg_start_lighttpd_spawned KEYGATE_CONF [BASE [NAME=VALUE...]]: starts a
@@ -339,6 +375,7 @@ EOF
 	KG_HTTP_URL=http://127.0.0.1:$KG_HTTP_PORT
 	kg_wait_listen "tcp:127.0.0.1:$KG_HTTP_PORT" 10 ||
 		kg_error "lighttpd did not start (see $KG_TMP/lighttpd-spawned.error.log)"
+	kg_started "$KG_LIGHTTPD_PID" lighttpd "$KG_TMP/lighttpd-spawned.log"
 }
 
 # kg_wait_gone PID [SECONDS]: waits (default 10 s) until process PID, a
@@ -667,6 +704,7 @@ CONF
 	KG_LIGHTTPD_AUTHZ_URL=http://127.0.0.1:$KG_LIGHTTPD_AUTHZ_PORT
 	kg_wait_listen "tcp:127.0.0.1:$KG_LIGHTTPD_AUTHZ_PORT" 10 ||
 		kg_error "lighttpd did not start (see $KG_TMP/lighttpd-authz.error.log)"
+	kg_started "$KG_LIGHTTPD_AUTHZ_PID" lighttpd "$KG_TMP/lighttpd-authz.error.log"
 }
 
 # kg_start_nginx SERVER_SNIPPET: starts a private nginx (daemon off, in the
@@ -716,6 +754,7 @@ CONF
 	KG_NGINX_URL=http://127.0.0.1:$KG_NGINX_PORT
 	kg_wait_listen "tcp:127.0.0.1:$KG_NGINX_PORT" 10 ||
 		kg_error "nginx did not start (see $KG_TMP/nginx.error.log)"
+	kg_started "$KG_NGINX_PID" nginx "$KG_TMP/nginx.error.log"
 }
 
 # ---------------------------------------------------------------- wallets
