@@ -37,6 +37,7 @@
 #include "core/api/ctx.h"
 #include "core/base/config.h"
 #include "core/base/log.h"
+#include "core/base/metrics.h"
 #include "fcgi/master.h"
 #include "fcgi/worker.h"
 
@@ -84,6 +85,7 @@ struct kg_master {
 	size_t			 m_nwk;
 	size_t			 m_capwk;
 	unsigned int		 m_gen;
+	size_t			 m_owed;	/* exited unasked, not replaced */
 
 	long long		 m_backoff;	/* ms; 0 = none */
 	long long		 m_next_spawn;	/* ms; no spawn before */
@@ -176,6 +178,7 @@ master_spawn(struct kg_master *m, long long now)
 	nw->wk_started = now;
 	nw->wk_retiring = 0;
 	nw->wk_kill_at = 0;
+	kg_metrics_worker(KG_METRICS_WORKER_START);
 	kg_log_info("worker %d started (generation %u)", (int)pid, m->m_gen);
 	return pid;
 }
@@ -233,6 +236,12 @@ master_reap(struct kg_master *m, long long now)
 			    lived, WCOREDUMP(st) ? ", core dumped" : "");
 		if (m->m_roll_pid == pid)
 			m->m_roll_pid = 0;
+		if (!expected) {
+			/* Its replacement is a restart (master_maintain). */
+			m->m_owed++;
+			if (!clean)
+				kg_metrics_worker(KG_METRICS_WORKER_DEATH);
+		}
 		/*
 		 * Recycling and requested stops respawn at once; a crash
 		 * right after start backs off so a broken worker cannot
@@ -291,6 +300,10 @@ master_maintain(struct kg_master *m, long long now)
 			return;
 		}
 		fresh++;
+		if (m->m_owed > 0) {
+			m->m_owed--;
+			kg_metrics_worker(KG_METRICS_WORKER_RESTART);
+		}
 	}
 
 	/* 2. One replacement at a time after a reload.  The replacement
@@ -507,6 +520,9 @@ kg_master_run(struct kg_config *cfg, const char *config_path, int listen_fd,
 		kg_log_error("signal setup: %s", strerror(errno));
 		goto out;
 	}
+	/* Before the first fork: every worker adds to the same counters.
+	 * Without it (logged), each worker counts on its own. */
+	(void)kg_metrics_share();
 	/* Workers race for each connection; the losers must not block in
 	 * accept() (worker.c). */
 	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||
@@ -555,6 +571,7 @@ kg_master_run(struct kg_config *cfg, const char *config_path, int listen_fd,
 			master_enforce(&m, now);
 			master_maintain(&m, now);
 		}
+		kg_metrics_workers_set(m.m_nwk);
 
 		due = master_next_due(&m, now);
 		master_arm(due > 0 ? (due > now ? due - now : 1) : 0);

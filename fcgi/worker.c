@@ -71,6 +71,7 @@
 #include "core/api/router.h"
 #include "core/base/buf.h"
 #include "core/base/log.h"
+#include "core/base/metrics.h"
 #include "fcgi/marshal.h"
 #include "fcgi/worker.h"
 
@@ -172,6 +173,7 @@ struct kg_wstate {
 	 * FastCGI parameters) is gone. */
 	char			 ws_method[32];
 	const char		*ws_path;	/* static, or into ws_m */
+	size_t			 ws_slot;	/* metrics slot (metrics.h) */
 };
 
 static long long
@@ -187,14 +189,22 @@ elapsed_us(const struct timespec *t0)
 /*
  * Turns a marshalled request into a response: dispatch when marshalling
  * succeeded, else the error it stands for.  One renderer for both.
+ * Leaves in ws_slot what the request counts as in the metrics.
  */
 static void
 worker_answer(struct kg_wstate *ws, enum kg_err e, const struct kg_request *req)
 {
 	struct kg_response	*resp = &ws->ws_resp;
+	size_t			 rt;
 
+	ws->ws_slot = KG_METRICS_SLOT_UNMATCHED;
 	if (e == KG_OK) {
-		kg_dispatch(&ws->ws_ctx, req, resp);
+		rt = kg_dispatch(&ws->ws_ctx, req, resp);
+		if (req->role == KG_ROLE_AUTHORIZER)
+			ws->ws_slot = KG_METRICS_SLOT_AUTHORIZER;
+		else if (rt != KG_ROUTE_NONE)
+			ws->ws_slot = rt < KG_METRICS_ROUTES ? rt :
+			    KG_METRICS_SLOT_OTHER;
 		return;
 	}
 	kg_resp_reset(resp);
@@ -346,6 +356,7 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 	struct pollfd		 pfd;
 	struct timespec		 t0;
 	sigset_t		 waitmask;
+	long long		 us;
 	long			 served = 0;
 	int			 r = KG_WORKER_EXIT_FAIL, ctx_ok = 0, fr_ok = 0;
 	int			 rc, input_done;
@@ -449,9 +460,11 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 		if (fr.ipcFd >= 0)
 			worker_conn_close(&fr, listen_fd, input_done);
 		served++;
+		us = elapsed_us(&t0);
+		kg_metrics_request(ws.ws_slot, ws.ws_resp.status, us);
 		if (cfg->access_log)
 			kg_log_access(ws.ws_method, ws.ws_path,
-			    ws.ws_resp.status, elapsed_us(&t0), (int)ws.ws_pid);
+			    ws.ws_resp.status, us, (int)ws.ws_pid);
 	}
 	if (worker_stop)
 		kg_log_debug("stopping after %ld requests", served);
@@ -528,6 +541,7 @@ kg_worker_cgi(const struct kg_config *cfg)
 	struct timespec		 t0;
 	struct sigaction	 sa;
 	enum kg_err		 e;
+	long long		 us;
 	int			 r = 1, ctx_ok = 0, with_body = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -535,6 +549,7 @@ kg_worker_cgi(const struct kg_config *cfg)
 	ws.ws_cfg = cfg;
 	ws.ws_m = (struct kg_marshal)KG_MARSHAL_INIT;
 	ws.ws_pid = getpid();
+	ws.ws_slot = KG_METRICS_SLOT_UNMATCHED;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);
@@ -572,9 +587,13 @@ kg_worker_cgi(const struct kg_config *cfg)
 		    strerror(errno));
 		goto out;
 	}
+	/* Without a master the counters are this process's own and end
+	 * with it; counted all the same, so both paths stay alike. */
+	us = elapsed_us(&t0);
+	kg_metrics_request(ws.ws_slot, ws.ws_resp.status, us);
 	if (cfg->access_log)
-		kg_log_access(req.method, req.path, ws.ws_resp.status,
-		    elapsed_us(&t0), (int)ws.ws_pid);
+		kg_log_access(req.method, req.path, ws.ws_resp.status, us,
+		    (int)ws.ws_pid);
 	r = 0;
  out:
 	if (ctx_ok)

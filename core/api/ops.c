@@ -9,6 +9,7 @@
 
 #include "core/api/ops.h"
 #include "core/base/log.h"
+#include "core/base/metrics.h"
 #include "core/store/migrate.h"
 
 enum kg_err
@@ -71,6 +72,41 @@ kg_ops_openapi(struct kg_ctx *ctx, const struct kg_request *req,
 	resp->content_type = KG_CT_JSON;
 	kg_buf_reset(&resp->body);
 	return kg_buf_append(&resp->body, kg_openapi_json, kg_openapi_json_len);
+}
+
+/* The labels of route slot i: its method and pattern (metrics.h). */
+static int
+metrics_label(size_t i, const char **method, const char **route, void *arg)
+{
+	const size_t	*nroutes = arg;
+
+	if (i >= *nroutes)
+		return 0;
+	*method = kg_routes[i].method;
+	*route = kg_routes[i].pattern;
+	return 1;
+}
+
+enum kg_err
+kg_ops_metrics(struct kg_ctx *ctx, const struct kg_request *req,
+    const struct kg_params *params, const struct kg_principal *pr,
+    struct kg_response *resp)
+{
+	size_t	n = 0;
+
+	/* The list is parsed once per worker, not per request. */
+	if (!kg_metrics_allowed(ctx->cfg != NULL ? ctx->cfg->metrics_allow :
+	    NULL, req->remote_addr)) {
+		kg_resp_error(resp, 403, "forbidden",
+		    "This address may not read the metrics.");
+		return KG_OK;
+	}
+	while (kg_routes[n].method != NULL)
+		n++;
+	resp->status = 200;
+	resp->content_type = KG_CT_METRICS;
+	kg_buf_reset(&resp->body);
+	return kg_metrics_render(&resp->body, metrics_label, &n);
 }
 
 /* Appends s to b with the five HTML metacharacters escaped. */

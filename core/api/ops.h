@@ -1,6 +1,6 @@
 /*
  * ops.h: operational endpoints (SPEC 11): /health, /ready, /openapi.json,
- * /docs.
+ * /docs, /metrics.
  */
 #ifndef KG_OPS_H
 #define KG_OPS_H
@@ -14,6 +14,14 @@ enum kg_err	kg_ops_ready(struct kg_ctx *, const struct kg_request *,
 		    const struct kg_params *, const struct kg_principal *,
 		    struct kg_response *);
 enum kg_err	kg_ops_openapi(struct kg_ctx *, const struct kg_request *,
+		    const struct kg_params *, const struct kg_principal *,
+		    struct kg_response *);
+/*
+ * GET /metrics: the Prometheus text of every worker's counters
+ * (core/base/metrics.h); 403 forbidden unless REMOTE_ADDR is in
+ * metrics_allow.
+ */
+enum kg_err	kg_ops_metrics(struct kg_ctx *, const struct kg_request *,
 		    const struct kg_params *, const struct kg_principal *,
 		    struct kg_response *);
 enum kg_err	kg_ops_docs(struct kg_ctx *, const struct kg_request *,

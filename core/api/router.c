@@ -141,7 +141,7 @@ gate_audit(struct kg_ctx *ctx, const struct kg_request *req,
 		kg_log_warn("audit event %s (denied) not recorded", action);
 }
 
-void
+size_t
 kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
     struct kg_response *resp)
 {
@@ -160,7 +160,7 @@ kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
 	 */
 	if (req->role == KG_ROLE_AUTHORIZER) {
 		kg_check_authorizer(ctx, req, resp);
-		return;
+		return KG_ROUTE_NONE;
 	}
 
 	for (rt = kg_routes; rt->method != NULL; rt++) {
@@ -178,17 +178,17 @@ kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
 		if (!path_known) {
 			kg_resp_error(resp, 404, "not_found",
 			    "No such endpoint.");
-			return;
+			return KG_ROUTE_NONE;
 		}
 		kg_resp_error(resp, 405, "method_not_allowed",
 		    "This endpoint does not accept that method.");
 		kg_resp_header(resp, "Allow", "%s", allow);
-		return;
+		return KG_ROUTE_NONE;
 	}
 	if (req->body_too_large) {
 		kg_resp_error(resp, 413, "body_too_large",
 		    "The request body is too large.");
-		return;
+		return (size_t)(found - kg_routes);
 	}
 	/*
 	 * Public routes never read a credential (a site behind HTTP Basic
@@ -199,13 +199,13 @@ kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
 	switch (found->auth == KG_AUTH_PUBLIC ? KG_AUTHN_NONE :
 	    kg_authn(ctx, req, &pr, resp)) {
 	case KG_AUTHN_REFUSED:
-		return;
+		return (size_t)(found - kg_routes);
 	case KG_AUTHN_NONE:
 		if (found->auth == KG_AUTH_REQUIRED ||
 		    found->auth == KG_AUTH_DAEMON) {
 			kg_resp_error(resp, 401, "unauthenticated",
 			    "A valid credential is required.");
-			return;
+			return (size_t)(found - kg_routes);
 		}
 		break;
 	case KG_AUTHN_OK:
@@ -219,13 +219,13 @@ kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
 		gate_audit(ctx, req, found, &params, &pr);
 		kg_resp_error(resp, 403, "forbidden",
 		    "The credential does not grant this operation.");
-		return;
+		return (size_t)(found - kg_routes);
 	}
 	if (found->scope != NULL && !kg_principal_has_scope(&pr, found->scope)) {
 		gate_audit(ctx, req, found, &params, &pr);
 		kg_resp_error(resp, 403, "forbidden",
 		    "The credential does not grant this operation.");
-		return;
+		return (size_t)(found - kg_routes);
 	}
 
 	r = found->handler(ctx, req, &params, &pr, resp);
@@ -233,4 +233,5 @@ kg_dispatch(struct kg_ctx *ctx, const struct kg_request *req,
 		kg_resp_from_err(resp, r);
 	else if (resp->status == 0)
 		kg_resp_from_err(resp, KG_ERR_INTERNAL);
+	return (size_t)(found - kg_routes);
 }

@@ -72,8 +72,16 @@ extern const struct kg_route kg_routes[];
 int		 kg_route_match(const char *pattern, const char *path,
 		    struct kg_params *);
 
-/* Routes req and fills resp; never fails: every outcome is a response. */
-void		 kg_dispatch(struct kg_ctx *, const struct kg_request *,
+/* What kg_dispatch returns when no route answered. */
+#define KG_ROUTE_NONE	((size_t)-1)
+
+/*
+ * Routes req and fills resp; never fails: every outcome is a response.
+ * Returns the index in kg_routes of the route that answered (the gate's
+ * 401/403/413 included), or KG_ROUTE_NONE (404, 405, the Authorizer
+ * role), for the metrics.
+ */
+size_t		 kg_dispatch(struct kg_ctx *, const struct kg_request *,
 		    struct kg_response *);
 
 #endif

@@ -21,6 +21,8 @@ const struct kg_route kg_routes[] = {
 	{ "GET",  "/ready",		kg_ops_ready,	KG_AUTH_PUBLIC, NULL },
 	{ "GET",  "/openapi.json",	kg_ops_openapi,	KG_AUTH_PUBLIC, NULL },
 	{ "GET",  "/docs",		kg_ops_docs,	KG_AUTH_PUBLIC, NULL },
+	/* metrics_allow decides, in the handler (SPEC 11). */
+	{ "GET",  "/metrics",		kg_ops_metrics,	KG_AUTH_PUBLIC, NULL },
 	{ "POST", "/v1/auth/challenge",	kg_wallet_challenge, KG_AUTH_PUBLIC, NULL },
 	{ "POST", "/v1/auth/verify",	kg_wallet_verify, KG_AUTH_PUBLIC, NULL },
 	{ "POST", "/v1/apps",		kg_wallet_app_create, KG_AUTH_PUBLIC, NULL },

@@ -30,6 +30,7 @@
 #include <errmsg.h>
 
 #include "core/base/log.h"
+#include "core/base/metrics.h"
 #include "core/store/db.h"
 
 /* Result buffers start at the column's declared size, up to this. */
@@ -142,6 +143,7 @@ kg_db_fail(struct kg_db *db, const char *name, unsigned int e, const char *msg)
 		return r;
 	}
 	db->db_stats.ds_errors++;
+	kg_metrics_db_error(KG_METRICS_DB_STATEMENT);
 	switch (e) {
 	case ER_TRUNCATED_WRONG_VALUE:
 	case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
@@ -338,6 +340,7 @@ kg_db_connect(struct kg_db *db)
 	if (mysql_real_connect(m, host, cfg->db_user, cfg->db_password, name,
 	    sock != NULL ? 0 : cfg->db_port, sock, CLIENT_FOUND_ROWS) == NULL) {
 		db->db_stats.ds_errors++;
+		kg_metrics_db_error(KG_METRICS_DB_CONNECT);
 		kg_log_error("connect to %s%s%s: %s", sock != NULL ? sock : host,
 		    name != NULL ? " database " : "", name != NULL ? name : "",
 		    mysql_error(m));
@@ -345,6 +348,7 @@ kg_db_connect(struct kg_db *db)
 	}
 	if (mysql_real_query(m, KG_DB_SESSION_SQL, strlen(KG_DB_SESSION_SQL)) != 0) {
 		db->db_stats.ds_errors++;
+		kg_metrics_db_error(KG_METRICS_DB_CONNECT);
 		kg_log_error("session setup: %s", mysql_error(m));
 		goto out;
 	}
@@ -361,6 +365,7 @@ kg_db_connect(struct kg_db *db)
 		    "SET innodb_lock_wait_timeout = %u", lockwait);
 		if (mysql_real_query(m, sql, strlen(sql)) != 0) {
 			db->db_stats.ds_errors++;
+			kg_metrics_db_error(KG_METRICS_DB_CONNECT);
 			kg_log_error("session setup: %s", mysql_error(m));
 			goto out;
 		}
