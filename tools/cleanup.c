@@ -3,14 +3,18 @@
  *
  *	keygate-cleanup [-c FILE] [--dry-run] [--batch N] [--max-seconds N]
  *
+ * Without -c, the file named by $KEYGATE_CONFIG, else no file.
+ *
  * Exit status: 0 done, 1 partial (time limit reached or a step failed
  * after others succeeded), 2 failure (usage, configuration, database).
  *
  * The work is a table of steps, run in order, each deleting at most
  * --batch rows per statement until nothing is left or the time is up, and
- * printing one summary line.  The steps themselves (their SQL lives in
- * core/store/, like all SQL) arrive with the cleanup issue; until then the
- * table is empty and a run checks the configuration and the database.
+ * printing one summary line.  What each step deletes, and why no live row
+ * goes, is in core/store/cleanup.h; its SQL in core/store/cleanup.c.
+ *
+ * Runs never overlap: the named lock keygate_cleanup:<database> is taken
+ * first, and a run that finds it held says so and exits 0 at once.
  */
 #include "config.h"
 
@@ -19,11 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/base/config.h"
 #include "core/base/err.h"
 #include "core/base/log.h"
+#include "core/store/cleanup.h"
 #include "core/store/db.h"
 
 #define EXIT_OK		0
@@ -31,7 +35,7 @@
 #define EXIT_FAIL	2
 
 #define BATCH_DEFAULT		1000
-#define BATCH_MAX		100000
+#define BATCH_MAX		KG_CLEANUP_BATCH_MAX
 #define MAX_SECONDS_DEFAULT	300	/* 0 = no limit */
 #define MAX_SECONDS_MAX		86400
 
@@ -39,27 +43,32 @@ struct cleanup_opts {
 	int		 o_dry_run;	/* count what would go, delete nothing */
 	long		 o_batch;	/* rows per statement */
 	long		 o_max_seconds;	/* 0 = no limit */
-	time_t		 o_deadline;	/* 0 = none */
 };
 
 /*
- * One kind of expired row.  s_run deletes (or with o_dry_run counts) up to
- * o_batch rows per statement, repeating until none are left or the
- * deadline passes, and adds the number to *count.  It returns KG_OK, or
- * an error after which the next step still runs.
+ * One kind of dead row (kg_cleanup_fn: up to --batch rows a statement
+ * until none is left or the deadline passes).  An error ends that step
+ * only; the next one still runs.
  */
 struct cleanup_step {
-	const char	*s_name;	/* for the summary line */
-	enum kg_err	(*s_run)(struct kg_db *, const struct cleanup_opts *,
-			    unsigned long long *count);
+	const char	*s_name;	/* the table, for the summary line */
+	kg_cleanup_fn	 s_run;
 };
 
 /*
- * To come, in this order (ARCHITECTURE "Tools"): expired nonces, expired
- * or used install tokens, expired refresh tokens, revocation rows whose
- * token has expired anyway, audit events past audit_retention.
+ * In this order: refresh tokens before their families (a family with
+ * tokens left waits for the next run).
  */
 static const struct cleanup_step steps[] = {
+	{ "nonces",		kg_cleanup_nonces },
+	{ "install_tokens",	kg_cleanup_install_tokens },
+	{ "refresh_tokens",	kg_cleanup_refresh_tokens },
+	{ "session_families",	kg_cleanup_session_families },
+	{ "jwt_revocations",	kg_cleanup_jwt_revocations },
+	{ "subject_logouts",	kg_cleanup_subject_logouts },
+	{ "rate_buckets",	kg_cleanup_rate_buckets },
+	{ "serial_locks",	kg_cleanup_serial_locks },
+	{ "audit_events",	kg_cleanup_audit_events },
 	{ NULL, NULL }
 };
 
@@ -95,30 +104,36 @@ parse_number(const char *s, long min, long max, long *out)
 
 /* Runs every step; returns the exit status. */
 static int
-run_steps(struct kg_db *db, const struct cleanup_opts *o)
+run_steps(struct kg_cleanup *c)
 {
 	const struct cleanup_step	*s;
 	unsigned long long		 count;
 	enum kg_err			 r;
 	int				 ok = 0, failed = 0, late = 0;
+	int				 complete;
 
 	for (s = steps; s->s_name != NULL; s++) {
-		if (o->o_deadline != 0 && time(NULL) >= o->o_deadline) {
+		if (kg_cleanup_late(c)) {
 			printf("%s: skipped (time limit)\n", s->s_name);
 			late = 1;
 			continue;
 		}
 		count = 0;
-		r = s->s_run(db, o, &count);
-		printf("%s: %s %llu rows%s%s\n", s->s_name,
-		    o->o_dry_run ? "would delete" : "deleted", count,
+		complete = 0;
+		r = s->s_run(c, &count, &complete);
+		printf("%s: %s %llu rows%s%s%s\n", s->s_name,
+		    c->cl_dry_run ? "would delete" : "deleted", count,
+		    r == KG_OK && !complete ? ", stopped (time limit)" : "",
 		    r != KG_OK ? ", failed: " : "",
 		    r != KG_OK ? kg_strerror(r) : "");
 		if (r != KG_OK)
 			failed++;
 		else
 			ok++;
+		if (r == KG_OK && !complete)
+			late = 1;
 	}
+	(void)fflush(stdout);
 	if (failed > 0 && ok == 0)
 		return EXIT_FAIL;
 	return failed > 0 || late ? EXIT_PARTIAL : EXIT_OK;
@@ -136,14 +151,16 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cleanup_opts		 o;
+	struct kg_cleanup		 c;
 	struct kg_config		 cfg;
 	struct kg_db			*db = NULL;
-	const char			*cfgpath = NULL;
+	const char			*cfgpath = NULL, *env;
 	char				 err[512];
 	enum kg_err			 r;
-	int				 ch, rc = EXIT_FAIL;
+	int				 ch, got, rc = EXIT_FAIL;
 
 	memset(&o, 0, sizeof(o));
+	memset(&c, 0, sizeof(c));
 	memset(&cfg, 0, sizeof(cfg));
 	o.o_batch = BATCH_DEFAULT;
 	o.o_max_seconds = MAX_SECONDS_DEFAULT;
@@ -183,10 +200,14 @@ main(int argc, char *argv[])
 		usage();
 		return EXIT_FAIL;
 	}
-	if (o.o_max_seconds > 0)
-		o.o_deadline = time(NULL) + o.o_max_seconds;
+	/* The time limit counts from the start, configuration included. */
+	kg_cleanup_limit(&c, o.o_max_seconds);
 
 	kg_log_init(progname, KG_LOG_WARN, 0);
+	/* As keygate-admin: -c, else $KEYGATE_CONFIG, else no file. */
+	if (cfgpath == NULL && (env = getenv("KEYGATE_CONFIG")) != NULL &&
+	    env[0] != '\0')
+		cfgpath = env;
 	err[0] = '\0';
 	if ((r = kg_config_load(&cfg, cfgpath, err, sizeof(err))) != KG_OK) {
 		fprintf(stderr, "%s: %s\n", progname,
@@ -203,7 +224,27 @@ main(int argc, char *argv[])
 		    progname);
 		goto out;
 	}
-	rc = run_steps(db, &o);
+	c.cl_db = db;
+	c.cl_cfg = &cfg;
+	c.cl_batch = o.o_batch;
+	c.cl_dry_run = o.o_dry_run;
+	if ((r = kg_cleanup_lock(&c, &got)) != KG_OK) {
+		fprintf(stderr, "%s: cannot take the cleanup lock: %s\n",
+		    progname, kg_strerror(r));
+		goto out;
+	}
+	if (!got) {
+		/* Not a failure: the other run does the work. */
+		printf("%s: another run holds the lock on database %s; "
+		    "nothing done\n", progname, cfg.db_name);
+		rc = EXIT_OK;
+		goto out;
+	}
+	rc = run_steps(&c);
+	if ((r = kg_cleanup_unlock(&c)) != KG_OK)
+		/* Harmless: the lock ends with the connection below. */
+		fprintf(stderr, "%s: cannot release the cleanup lock: %s\n",
+		    progname, kg_strerror(r));
 out:
 	kg_db_close(db);
 	kg_config_free(&cfg);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/store/audit.h"
+#include "core/store/cleanup.h"
 #include "core/store/db.h"
 #include "core/store/enroll.h"
 
@@ -70,10 +71,6 @@ static struct kg_sql S_INSTALL_STATE = KG_SQL("install_state",
 
 static struct kg_sql S_INSTALL_LINK = KG_SQL("install_link",
     "UPDATE install_tokens SET daemon_token_id = ? WHERE id = ?", 0);
-
-static struct kg_sql S_INSTALL_CLEANUP = KG_SQL("install_cleanup",
-    "DELETE FROM install_tokens "
-    "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND", 0);
 
 /* Daemon tokens do not expire (SPEC 7): the schema's far future. */
 static struct kg_sql S_DAEMON_INSERT = KG_SQL("daemon_insert",
@@ -373,15 +370,19 @@ kg_store_install_exchange(struct kg_db *db, const unsigned char ihash[32],
 	return r;
 }
 
+/* keygate-cleanup's step (core/store/cleanup.c), in batches, no limit. */
 enum kg_err
 kg_store_install_cleanup(struct kg_db *db, long grace,
     unsigned long long *deleted)
 {
-	struct kg_db_param	p[] = { KG_P_INT(grace < 0 ? 0 : grace) };
+	struct kg_cleanup	c;
 	unsigned long long	n = 0;
 	enum kg_err		r;
 
-	r = kg_db_exec(db, &S_INSTALL_CLEANUP, KG_DB_ARGS(p), &n);
+	memset(&c, 0, sizeof(c));
+	c.cl_db = db;
+	c.cl_batch = KG_CLEANUP_BATCH_MAX;
+	r = kg_cleanup_install_tokens_older(&c, grace, &n, NULL);
 	if (deleted != NULL)
 		*deleted = r == KG_OK ? n : 0;
 	return r;
