@@ -23,6 +23,12 @@ static struct kg_sql S_NS_INFO = KG_SQL("ns_info",
     "(SELECT COUNT(*) FROM members m WHERE m.namespace_id = n.id) "
     "FROM namespaces n WHERE n.name = ?", KG_SQL_IDEMPOTENT);
 
+/* For keygate-admin: every namespace, by name, with its member count. */
+static struct kg_sql S_NS_LIST = KG_SQL("ns_list",
+    "SELECT n.id, n.name, n.created_at, "
+    "(SELECT COUNT(*) FROM members m WHERE m.namespace_id = n.id) "
+    "FROM namespaces n ORDER BY n.name", KG_SQL_IDEMPOTENT);
+
 static struct kg_sql S_MEMBER_GET = KG_SQL("member_get",
     "SELECT wallet, track, created_at, updated_at FROM members "
     "WHERE namespace_id = ? AND wallet = ?", 0);
@@ -110,6 +116,36 @@ kg_store_ns_info(struct kg_db *db, const char *name, struct kg_ns_info *out)
 
 	memset(out, 0, sizeof(*out));
 	return kg_db_query_one(db, &S_NS_INFO, KG_DB_ARGS(p), info_row, out);
+}
+
+struct ns_list {
+	enum kg_err	(*nl_fn)(const struct kg_ns_info *, void *);
+	void		*nl_arg;
+};
+
+static enum kg_err
+ns_list_row(const struct kg_db_row *row, void *arg)
+{
+	struct ns_list		*l = arg;
+	struct kg_ns_info	 ni;
+	enum kg_err		 r;
+
+	memset(&ni, 0, sizeof(ni));
+	if ((r = info_row(row, &ni)) != KG_OK)
+		return r;
+	return l->nl_fn(&ni, l->nl_arg);
+}
+
+enum kg_err
+kg_store_ns_list(struct kg_db *db,
+    enum kg_err (*fn)(const struct kg_ns_info *, void *), void *arg,
+    size_t *n)
+{
+	struct ns_list	l;
+
+	l.nl_fn = fn;
+	l.nl_arg = arg;
+	return kg_db_query(db, &S_NS_LIST, KG_DB_NOARGS, ns_list_row, &l, n);
 }
 
 enum kg_err

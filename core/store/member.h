@@ -57,6 +57,16 @@ enum kg_err	kg_store_ns_info(struct kg_db *db, const char *name,
 		    struct kg_ns_info *out);
 
 /*
+ * Calls fn for every namespace, ordered by name (for keygate-admin: the
+ * API has no such list, a global admin names the namespace it works in).
+ * *n receives the number passed to fn.  Returns KG_OK, fn's status, or a
+ * KG_ERR_DB* status.
+ */
+enum kg_err	kg_store_ns_list(struct kg_db *db,
+		    enum kg_err (*fn)(const struct kg_ns_info *, void *),
+		    void *arg, size_t *n);
+
+/*
  * Where a members list resumes: the last member of the previous page
  * (created_at, then wallet, both descending).  All zero: from the newest.
  */
