@@ -129,6 +129,8 @@ kg_cleanup() {
 	done
 	# Databases after the processes, so no session of theirs holds a lock.
 	[ ${#KG_DBS[@]} -eq 0 ] || kg_db_drop_all
+	[ -z "$KG_PRIVATE_DB" ] ||
+		"$top_srcdir/tools/dbctl" stop "$KG_PRIVATE_DB" >/dev/null 2>&1
 	kg_release_ports
 	if [ -n "$KG_TMP" ] && [ -d "$KG_TMP" ]; then
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || [ "${KG_KEEP_TMP:-0}" = 1 ]; then
@@ -858,4 +860,267 @@ as() {
 	local cred=$1 method=$2 path=$3
 	shift 3
 	kg_request "$method" "$url$path" -H "Authorization: Bearer $cred" "$@"
+}
+
+# ---------------------------------------------------------------- shipped configs
+# The deployment snippets of conf/ run as shipped: a test fills in their
+# @PLACEHOLDERS@ and includes them in a minimal server configuration.
+
+# kg_conf_fill SRC DST [BLOCK...] [-- NAME=VALUE...]: copies the snippet
+# SRC to DST with every @NAME@ replaced by VALUE.  A snippet may hold
+# alternative blocks between the lines "#<NAME>" and "#</NAME>" (the
+# inactive ones commented out with a '#' in column 0): the BLOCKs named are
+# kept, with one leading '#' removed from their lines, the others are left
+# out.  An @UPPER_CASE@ left over outside a comment is a hard error: the
+# snippet changed and the test did not.
+kg_conf_fill() {
+	local src=$1 dst=$2 use=" " pair text
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		use="$use$1 "
+		shift
+	done
+	[ $# -eq 0 ] || shift
+	[ -r "$src" ] || kg_error "cannot read $src"
+	text=$(awk -v use="$use" '
+	    /^#<[A-Za-z0-9_-]+>/ { blk = substr($1, 3, length($1) - 3); next }
+	    /^#<\/[A-Za-z0-9_-]+>/ { blk = ""; next }
+	    blk != "" && index(use, " " blk " ") == 0 { next }
+	    blk != "" { sub(/^#/, "") }
+	    { print }' "$src") || kg_error "cannot read $src"
+	for pair in "$@"; do
+		# Quoted: no pattern characters, no '&' in the replacement.
+		text=${text//"@${pair%%=*}@"/"${pair#*=}"}
+	done
+	printf '%s\n' "$text" >"$dst" || kg_error "cannot write $dst"
+	# Comments may name the placeholders of blocks left out.
+	if grep -v '^[[:space:]]*#' "$dst" | grep -Eq '@[A-Z][A-Z0-9_]*@'; then
+		kg_error "$src: placeholders left in $dst: $(grep -v \
+		    '^[[:space:]]*#' "$dst" | grep -Eo '@[A-Z][A-Z0-9_]*@' |
+		    sort -u | tr '\n' ' ')"
+	fi
+}
+
+# kg_start_lighttpd_conf SNIPPET...: starts a private lighttpd (-D, in the
+# background) on 127.0.0.1 and a free port, its document root
+# $KG_TMP/htdocs, with each SNIPPET file included (after the server's own
+# settings; the snippets load their modules).  Writes
+# $KG_TMP/lighttpd-conf.conf; logs to $KG_TMP/lighttpd-conf.error.log (a
+# keygate that lighttpd spawns writes there too).  Sets KG_LIGHTTPD_PID,
+# KG_HTTP_PORT and KG_HTTP_URL as kg_start_lighttpd does.
+kg_start_lighttpd_conf() {
+	local lighttpd conf=$KG_TMP/lighttpd-conf.conf snippet
+	lighttpd=$(kg_prog lighttpd)
+	[ -n "$lighttpd" ] || kg_skip "lighttpd is not installed"
+	KG_HTTP_PORT=$(kg_free_port)
+	mkdir -p "$KG_TMP/htdocs"
+	cat >"$conf" <<CONF
+server.document-root = "$KG_TMP/htdocs"
+server.bind = "127.0.0.1"
+server.port = $KG_HTTP_PORT
+server.errorlog = "$KG_TMP/lighttpd-conf.error.log"
+CONF
+	for snippet in "$@"; do
+		printf 'include "%s"\n' "$snippet" >>"$conf"
+	done
+	printf '%s\n' "${KG_LIGHTTPD_EXTRA:-}" >>"$conf"
+	"$lighttpd" -tt -f "$conf" >"$KG_TMP/lighttpd-check.log" 2>&1 ||
+		kg_error "lighttpd rejects $conf: $(cat "$KG_TMP/lighttpd-check.log")"
+	"$lighttpd" -D -f "$conf" </dev/null >>"$KG_TMP/lighttpd-conf.log" 2>&1 &
+	KG_LIGHTTPD_PID=$!
+	kg_track "$KG_LIGHTTPD_PID"
+	KG_HTTP_URL=http://127.0.0.1:$KG_HTTP_PORT
+	kg_wait_listen "tcp:127.0.0.1:$KG_HTTP_PORT" 10 ||
+		kg_error "lighttpd did not start (see $KG_TMP/lighttpd-conf.error.log)"
+	kg_started "$KG_LIGHTTPD_PID" lighttpd "$KG_TMP/lighttpd-conf.error.log"
+}
+
+# ---------------------------------------------------------------- Apache
+# A private Apache httpd: its own ServerRoot, port, pid file and logs
+# under $KG_TMP/apache-N, modules loaded from $KG_APACHE_MODDIR (default
+# /usr/lib/apache2/modules); nothing of the system's Apache (apache2.conf,
+# sites, its service) is used.
+#
+# Apache refuses to serve as root (unless built with BIG_SECURITY_HOLE),
+# so run by root its children (and what they start: mod_fcgid's keygate,
+# CGI scripts) take the uid of KG_APACHE_USER (default www-data, else
+# nobody).  That user must reach the test's files: kg_apache_share.
+KG_APACHE_N=0
+
+# kg_apache_user: sets KG_APACHE_USER and KG_APACHE_GROUP when run by root
+# (empty otherwise: a non-root Apache keeps its uid), and then makes
+# $KG_TMP traversable (0711: a name must be known to be reached).
+kg_apache_user() {
+	KG_APACHE_USER=
+	KG_APACHE_GROUP=
+	[ "$(id -u)" -eq 0 ] || return 0
+	KG_APACHE_USER=${KG_APACHE_USER_WANTED:-www-data}
+	id -u "$KG_APACHE_USER" >/dev/null 2>&1 || KG_APACHE_USER=nobody
+	id -u "$KG_APACHE_USER" >/dev/null 2>&1 ||
+		kg_error "no unprivileged user for Apache (www-data, nobody)"
+	KG_APACHE_GROUP=$(id -gn "$KG_APACHE_USER") ||
+		kg_error "no group for $KG_APACHE_USER"
+	chmod 711 "$KG_TMP" || kg_error "chmod $KG_TMP"
+}
+
+# kg_apache_share PATH...: gives each PATH to Apache's user (run by root;
+# nothing to do otherwise), for a file the keygate that mod_fcgid starts
+# must read (its configuration: mode 0600, it holds secrets) or a
+# directory it must write.
+kg_apache_share() {
+	[ -n "${KG_APACHE_USER+set}" ] || kg_apache_user
+	[ -n "$KG_APACHE_USER" ] || return 0
+	chown "$KG_APACHE_USER:$KG_APACHE_GROUP" "$@" ||
+		kg_error "chown $KG_APACHE_USER $*"
+}
+
+# kg_apache_can PATH: true when Apache's user (run by root) can use PATH:
+# execute a program, write a socket, read anything else; every directory
+# above it must let that user through.  Always true when not root.
+kg_apache_can() {
+	local how=-r
+	[ -n "${KG_APACHE_USER+set}" ] || kg_apache_user
+	[ -n "$KG_APACHE_USER" ] || return 0
+	[ -S "$1" ] && how=-w
+	[ -f "$1" ] && [ -x "$1" ] && how=-x
+	runuser -u "$KG_APACHE_USER" -- test "$how" "$1"
+}
+
+# kg_apache_reachable_fcgi: prints a keygate-fcgi that Apache's user can
+# execute: the built one, or (in a checkout only root may enter, as a CI
+# runner's can be) a copy under $KG_TMP.
+kg_apache_reachable_fcgi() {
+	local bin=$top_builddir/keygate-fcgi
+	if ! kg_apache_can "$bin"; then
+		mkdir -p "$KG_TMP/bin" && chmod 755 "$KG_TMP/bin" &&
+			cp "$bin" "$KG_TMP/bin/" && chmod 755 "$KG_TMP/bin/keygate-fcgi" ||
+			kg_error "cannot copy $bin for Apache's user"
+		bin=$KG_TMP/bin/keygate-fcgi
+	fi
+	printf '%s\n' "$bin"
+}
+
+# kg_apache_reachable_db: makes KEYGATE_TEST_DB_SOCKET one that Apache's
+# user can connect to (a keygate it starts, or one that drops to it, opens
+# the database as that user).  When the shared test database lies where
+# that user cannot go, starts a private MariaDB under $KG_TMP for this test
+# (stopped by kg_cleanup).  Call before kg_service_db.
+KG_PRIVATE_DB=
+kg_apache_reachable_db() {
+	kg_apache_can "$KEYGATE_TEST_DB_SOCKET" && return 0
+	kg_log "Apache's user $KG_APACHE_USER cannot reach $KEYGATE_TEST_DB_SOCKET: starting a private MariaDB"
+	KG_PRIVATE_DB=$KG_TMP/db
+	mkdir -p "$KG_PRIVATE_DB" && chmod 755 "$KG_PRIVATE_DB" ||
+		kg_error "cannot create $KG_PRIVATE_DB"
+	KEYGATE_DB_FAST=1 "$top_srcdir/tools/dbctl" start "$KG_PRIVATE_DB" \
+	    >"$KG_TMP/dbctl.log" 2>&1 ||
+		kg_error "private MariaDB did not start: $(tail -5 "$KG_TMP/dbctl.log")"
+	export KEYGATE_TEST_DB_SOCKET=$KG_PRIVATE_DB/mysqld.sock
+	kg_apache_can "$KEYGATE_TEST_DB_SOCKET" ||
+		kg_error "Apache's user cannot reach $KEYGATE_TEST_DB_SOCKET either"
+}
+
+# kg_start_apache MODULES SNIPPET...: starts a private Apache httpd
+# (apache2 -DFOREGROUND, in the background, prefork MPM) on 127.0.0.1 and
+# a free port, with the modules named in MODULES (blank-separated, NAME
+# for mod_NAME.so; authz_core and the MPM always) and each SNIPPET file
+# included at server level, in that order.  Its document root is
+# $KG_TMP/htdocs.  Logs: $KG_TMP/apache-N.error.log (a keygate that
+# mod_fcgid starts writes there too), $KG_TMP/apache-N.access.log ("%h %u
+# \"%r\" %>s"), N counting the Apaches of the test from 1.  Sets
+# KG_APACHE_PID, KG_APACHE_PORT, KG_APACHE_URL, KG_APACHE_LOG (the error
+# log) and KG_APACHE_DIR (its ServerRoot).
+kg_start_apache() {
+	local mods="mpm_prefork authz_core $1" apache mod moddir conf dir snippet
+	shift
+	moddir=${KG_APACHE_MODDIR:-/usr/lib/apache2/modules}
+	apache=$(kg_prog apache2)
+	[ -n "$apache" ] || apache=$(kg_prog httpd)
+	[ -n "$apache" ] || kg_skip "apache2 is not installed"
+	for mod in $mods; do
+		[ -f "$moddir/mod_$mod.so" ] ||
+			kg_skip "Apache module mod_$mod is not installed"
+	done
+	[ -n "${KG_APACHE_USER+set}" ] || kg_apache_user
+	KG_APACHE_N=$((KG_APACHE_N + 1))
+	dir=$KG_TMP/apache-$KG_APACHE_N
+	mkdir -p "$dir" "$KG_TMP/htdocs" || kg_error "cannot create $dir"
+	chmod 755 "$dir" "$KG_TMP/htdocs"
+	conf=$dir/httpd.conf
+	KG_APACHE_DIR=$dir
+	KG_APACHE_LOG=$dir.error.log
+	KG_APACHE_PORT=$(kg_free_port)
+	{
+		for mod in $mods; do
+			printf 'LoadModule %s_module %s/mod_%s.so\n' "$mod" \
+			    "$moddir" "$mod"
+		done
+		cat <<CONF
+ServerRoot "$dir"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$KG_APACHE_PORT
+PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+Mutex file:$dir default
+ErrorLog "$KG_APACHE_LOG"
+LogLevel info
+LogFormat "%h %u \"%r\" %>s" kg
+CustomLog "$dir.access.log" kg
+StartServers 1
+MinSpareServers 1
+MaxSpareServers 4
+MaxRequestWorkers 16
+DocumentRoot "$KG_TMP/htdocs"
+<Directory "/">
+	Require all granted
+</Directory>
+CONF
+		[ -z "$KG_APACHE_USER" ] ||
+			printf 'User %s\nGroup %s\n' "$KG_APACHE_USER" "$KG_APACHE_GROUP"
+		for snippet in "$@"; do
+			printf 'Include "%s"\n' "$snippet"
+		done
+	} >"$conf"
+	"$apache" -t -f "$conf" >"$dir/check.log" 2>&1 ||
+		kg_error "apache rejects $conf: $(cat "$dir/check.log")"
+	# In a process group of its own: Apache stops its children with
+	# killpg(getpgrp()), which would take this test with them.  setsid
+	# does not fork here (a background job of a shell without job control
+	# is no group leader), so $! is Apache's pid.
+	setsid "$apache" -DFOREGROUND -f "$conf" </dev/null >>"$dir.log" 2>&1 &
+	KG_APACHE_PID=$!
+	kg_track "$KG_APACHE_PID"
+	KG_APACHE_URL=http://127.0.0.1:$KG_APACHE_PORT
+	kg_wait_listen "tcp:127.0.0.1:$KG_APACHE_PORT" 10 ||
+		kg_error "apache did not start (see $KG_APACHE_LOG)"
+	kg_started "$KG_APACHE_PID" apache "$KG_APACHE_LOG"
+	[ "$(cat "$dir/httpd.pid" 2>/dev/null)" = "$KG_APACHE_PID" ] ||
+		kg_error "apache's pid file does not name pid $KG_APACHE_PID"
+}
+
+# ---------------------------------------------------------------- several keygates
+# The web server tests run one database and several keygate-fcgi
+# processes (standalone, or started by the web server) on it.
+
+# kg_service_db: a fresh database (kg_db_create) migrated to the current
+# schema, and a freshly generated admin key.  Sets admin (the keygate-admin
+# program), akey and KG_DB.
+kg_service_db() {
+	local conf=$KG_TMP/migrate.conf
+	admin=$top_builddir/keygate-admin
+	kg_db_create
+	akey=$("$admin" gen-admin-key) || kg_error "gen-admin-key failed"
+	kg_keygate_conf "$conf"
+	"$admin" -c "$conf" migrate --schema-dir "$top_srcdir/schema" \
+	    >"$KG_TMP/migrate.log" 2>&1 ||
+		kg_error "migrate failed: $(cat "$KG_TMP/migrate.log")"
+}
+
+# kg_keygate_conf FILE [LINE...]: writes a keygate config (kg_write_config)
+# for the database and admin key of kg_service_db, plus each LINE.
+kg_keygate_conf() {
+	local file=$1
+	shift
+	kg_write_config "$file" "admin_key = $akey" "$@"
+	kg_db_config_lines "$KG_DB" >>"$file"
 }

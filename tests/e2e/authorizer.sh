@@ -21,6 +21,7 @@
 # with keygate stopped nothing protected is served (503 / 500).
 set -u
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/e2e/smoke.sh"
 kg_init
 kg_require_prog curl lighttpd nginx node npm jq
 kg_require_db
@@ -49,6 +50,7 @@ kg_start_fcgi "$conf"
 kg_start_lighttpd 127.0.0.1 "$fport"
 kg_wait_http "$KG_HTTP_URL/health" || kg_fail "/health never answered"
 api=$KG_HTTP_URL
+akey=$ADMIN kg_smoke "lighttpd responder (the API mount of the authorizer set-ups)" "$api"
 
 # The first wallet owns the namespace (track 4: admin, so every scope);
 # the second joins at track 1 (projects:read only).
