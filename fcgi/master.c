@@ -279,7 +279,7 @@ static void
 master_maintain(struct kg_master *m, long long now)
 {
 	struct kg_wk	*w;
-	size_t		 i, fresh = 0, stale = 0, retiring = 0, settling;
+	size_t		 i, fresh = 0, stale = 0, retiring = 0, settling, have;
 	size_t		 target = (size_t)kg_master_workers(&m->m_cfg,
 			    m->m_mode);
 	pid_t		 pid;
@@ -305,6 +305,17 @@ master_maintain(struct kg_master *m, long long now)
 			kg_metrics_worker(KG_METRICS_WORKER_RESTART);
 		}
 	}
+	/*
+	 * Only a shortfall is owed: when a reload lowered the count after a
+	 * worker died, nobody is replaced, and a much later start must not
+	 * count as a restart.  A roll's replacement is extra capacity.
+	 */
+	have = fresh + stale -
+	    (m->m_roll_pid != 0 && stale > 0 && fresh > 0 ? 1 : 0);
+	if (have >= target)
+		m->m_owed = 0;
+	else if (m->m_owed > target - have)
+		m->m_owed = target - have;
 
 	/* 2. One replacement at a time after a reload.  The replacement
 	 * that is settling is extra capacity, not part of the count. */

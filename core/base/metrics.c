@@ -320,7 +320,8 @@ kg_metrics_render(struct kg_buf *b, kg_metrics_label_fn fn, void *arg)
 		return r;
 	return kg_buf_printf(b,
 	    "# HELP keygate_db_errors_total Failed database connects "
-	    "(kind=\"connect\") and statements (kind=\"statement\").\n"
+	    "(kind=\"connect\") and statements (kind=\"statement\"); a "
+	    "statement that succeeded when retried is not counted.\n"
 	    "# TYPE keygate_db_errors_total counter\n"
 	    "keygate_db_errors_total{kind=\"connect\"} %llu\n"
 	    "keygate_db_errors_total{kind=\"statement\"} %llu\n"

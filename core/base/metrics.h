@@ -37,7 +37,9 @@
 
 enum kg_metrics_db {
 	KG_METRICS_DB_CONNECT = 0,	/* connect or session set-up failed */
-	KG_METRICS_DB_STATEMENT,	/* a statement (or ping) failed */
+	KG_METRICS_DB_STATEMENT,	/* a statement (or ping) failed, and
+					 * no retry (deadlock, lost
+					 * connection) saved it */
 	KG_METRICS_DB__MAX
 };
 

@@ -88,6 +88,14 @@ struct kg_db {
 	 */
 	enum kg_err		 db_txn_abort;
 	int			 db_busy;	/* reading a result */
+	/*
+	 * keygate_db_errors_total{kind="statement"} counts failures that
+	 * reach the caller.  A retryable one (deadlock, lock wait, lost
+	 * connection) is only pending until the retry policy gives up;
+	 * db_in_policy: inside kg_db_txn, which decides for its statements.
+	 */
+	int			 db_fail_pending;
+	int			 db_in_policy;
 	pid_t			 db_pid;	/* the process that connected */
 	unsigned long long	 db_insert_id;
 	struct kg_db_stats	 db_stats;
@@ -143,7 +151,10 @@ kg_db_fail(struct kg_db *db, const char *name, unsigned int e, const char *msg)
 		return r;
 	}
 	db->db_stats.ds_errors++;
-	kg_metrics_db_error(KG_METRICS_DB_STATEMENT);
+	if (r == KG_ERR_DB_RETRY || r == KG_ERR_DB_LOST)
+		db->db_fail_pending = 1;	/* see kg_db_settle */
+	else
+		kg_metrics_db_error(KG_METRICS_DB_STATEMENT);
 	switch (e) {
 	case ER_TRUNCATED_WRONG_VALUE:
 	case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
@@ -159,6 +170,30 @@ kg_db_fail(struct kg_db *db, const char *name, unsigned int e, const char *msg)
 			kg_log_error("%s: %s (MariaDB error %u)", name, msg, e);
 		break;
 	}
+	return r;
+}
+
+/* A new attempt: what failed before it was retried, not an error. */
+static void
+kg_db_attempt_begin(struct kg_db *db)
+{
+	if (!db->db_in_policy)
+		db->db_fail_pending = 0;
+}
+
+/*
+ * The retry policy is done and r goes to the caller: a retryable failure
+ * still pending is counted now (non-retryable ones were counted at once).
+ * Returns r.
+ */
+static enum kg_err
+kg_db_settle(struct kg_db *db, enum kg_err r)
+{
+	if (db->db_in_policy)
+		return r;
+	if (r != KG_OK && db->db_fail_pending)
+		kg_metrics_db_error(KG_METRICS_DB_STATEMENT);
+	db->db_fail_pending = 0;
 	return r;
 }
 
@@ -445,17 +480,19 @@ kg_db_ping(struct kg_db *db)
 		return r;
 	if (db->db_conn == NULL)
 		return kg_db_connect(db);
+	kg_db_attempt_begin(db);
 	if (mysql_ping(db->db_conn) == 0)
-		return KG_OK;
+		return kg_db_settle(db, KG_OK);
 	r = kg_db_fail_conn(db, "ping");
 	kg_db_drop(db);
 	if (db->db_in_txn) {
 		db->db_txn_abort = KG_ERR_DB_LOST;
-		return KG_ERR_DB_LOST;
+		return kg_db_settle(db, KG_ERR_DB_LOST);
 	}
 	if (r != KG_ERR_DB_LOST)
-		return KG_ERR_DB;
+		return kg_db_settle(db, KG_ERR_DB);
 	db->db_stats.ds_reconnects++;
+	kg_db_attempt_begin(db);	/* the reconnect retries the ping */
 	return kg_db_connect(db);
 }
 
@@ -809,6 +846,7 @@ kg_db_run(struct kg_db *db, struct kg_sql *sql,
 	for (;;) {
 		if (nrows != NULL)
 			*nrows = 0;
+		kg_db_attempt_begin(db);
 		r = kg_db_attempt(db, sql, params, nparams, fn, arg, nrows,
 		    affected, &stage);
 		if (r == KG_ERR_DB_LOST)
@@ -816,7 +854,7 @@ kg_db_run(struct kg_db *db, struct kg_sql *sql,
 		if (db->db_in_txn) {
 			if (r == KG_ERR_DB_LOST || r == KG_ERR_DB_RETRY)
 				db->db_txn_abort = r;
-			return r;
+			return kg_db_settle(db, r);
 		}
 		if (r == KG_ERR_DB_LOST && !reconnected &&
 		    (stage == KG_STAGE_NONE || (stage == KG_STAGE_SENT &&
@@ -832,7 +870,7 @@ kg_db_run(struct kg_db *db, struct kg_sql *sql,
 			kg_db_backoff(++retries);
 			continue;
 		}
-		return r;
+		return kg_db_settle(db, r);
 	}
 }
 
@@ -1061,6 +1099,7 @@ kg_db_text(struct kg_db *db, const char *name, const char *sql)
 		return r;
 	if (db->db_conn == NULL && (r = kg_db_connect(db)) != KG_OK)
 		return r;
+	kg_db_attempt_begin(db);
 	db->db_stats.ds_executions++;
 	if (mysql_real_query(db->db_conn, sql, strlen(sql)) != 0)
 		goto fail;
@@ -1068,14 +1107,14 @@ kg_db_text(struct kg_db *db, const char *name, const char *sql)
 		mysql_free_result(res);
 	else if (mysql_field_count(db->db_conn) != 0)
 		goto fail;
-	return KG_OK;
+	return kg_db_settle(db, KG_OK);
 fail:
 	r = kg_db_fail_conn(db, name);
 	if (r == KG_ERR_DB_LOST)
 		kg_db_drop(db);
 	if (db->db_in_txn && (r == KG_ERR_DB_LOST || r == KG_ERR_DB_RETRY))
 		db->db_txn_abort = r;
-	return r;
+	return kg_db_settle(db, r);
 }
 
 enum kg_err
@@ -1165,7 +1204,10 @@ kg_db_txn(struct kg_db *db, kg_db_txn_fn fn, void *arg)
 		kg_log_error("transactions do not nest");
 		return KG_ERR_INTERNAL;
 	}
+	/* Statement failures count once the transaction's fate is known. */
+	db->db_in_policy = 1;
 	for (;;) {
+		db->db_fail_pending = 0;
 		r = kg_db_txn_once(db, fn, arg, &committing);
 		if (r == KG_ERR_DB_RETRY && retries < db->db_cfg->db_retries) {
 			db->db_stats.ds_txn_retries++;
@@ -1181,8 +1223,10 @@ kg_db_txn(struct kg_db *db, kg_db_txn_fn fn, void *arg)
 		}
 		if (r == KG_ERR_DB_RETRY)
 			kg_log_error("transaction failed after %u retries", retries);
-		return r;
+		break;
 	}
+	db->db_in_policy = 0;
+	return kg_db_settle(db, r);
 }
 
 /* ---------------------------------------------------------------- counters */

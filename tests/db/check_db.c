@@ -23,8 +23,10 @@
 
 #include <mysql.h>
 
+#include "core/base/buf.h"
 #include "core/base/config.h"
 #include "core/base/log.h"
+#include "core/base/metrics.h"
 #include "core/store/db.h"
 #include "core/store/migrate.h"
 #include "tests/db/dbtest.h"
@@ -992,6 +994,52 @@ START_TEST(txn_commit_rollback_nesting)
 }
 END_TEST
 
+/* keygate_db_errors_total{kind="statement"} as /metrics renders it. */
+static unsigned long long
+statement_errors(void)
+{
+	static const char	 series[] =
+	    "keygate_db_errors_total{kind=\"statement\"} ";
+	struct kg_buf		 b;
+	const char		*p;
+	unsigned long long	 n;
+
+	memset(&b, 0, sizeof(b));
+	ck_assert_int_eq(kg_metrics_render(&b, NULL, NULL), KG_OK);
+	ck_assert_ptr_nonnull(p = strstr(b.b_data, series));
+	n = strtoull(p + sizeof(series) - 1, NULL, 10);
+	kg_buf_free(&b);
+	return n;
+}
+
+static struct kg_sql S_NO_TABLE = KG_SQL("test_no_table",
+    "SELECT id FROM no_such_table", 0);
+
+static enum kg_err
+txn_no_table(struct kg_db *db, void *arg)
+{
+	(void)arg;
+	return kg_db_exec(db, &S_NO_TABLE, NULL, 0, NULL);
+}
+
+/* A failure that reaches the caller counts once, in or out of kg_db_txn. */
+START_TEST(statement_error_counted)
+{
+	struct kg_config	 cfg;
+	struct kg_db		*db;
+
+	kg_test_db_config_empty(&cfg);
+	db = open_db(&cfg);
+	kg_metrics_reset();
+	ck_assert_int_eq(kg_db_exec(db, &S_NO_TABLE, NULL, 0, NULL), KG_ERR_DB);
+	ck_assert_uint_eq(statement_errors(), 1);
+	ck_assert_int_eq(kg_db_txn(db, txn_no_table, NULL), KG_ERR_DB);
+	ck_assert_uint_eq(statement_errors(), 2);
+	kg_db_close(db);
+	kg_test_db_teardown(&cfg);
+}
+END_TEST
+
 static enum kg_err
 txn_always_retry(struct kg_db *db, void *arg)
 {
@@ -1097,8 +1145,11 @@ START_TEST(txn_retried_after_deadlock)
 	db = open_db(&cfg);
 	memset(&a, 0, sizeof(a));
 	a.go_fd = go[1];
+	kg_metrics_reset();
 	ck_assert_int_eq(kg_db_txn(db, txn_deadlock_victim, &a), KG_OK);
 	ck_assert_int_ge(a.runs, 2);
+	/* The deadlock was retried into success: not a database error. */
+	ck_assert_uint_eq(statement_errors(), 0);
 
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
@@ -1454,6 +1505,7 @@ db_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, txn_commit_rollback_nesting);
 	tcase_add_test(tc, txn_retry_is_bounded);
+	tcase_add_test(tc, statement_error_counted);
 	tcase_add_test(tc, txn_retried_after_deadlock);
 	suite_add_tcase(s, tc);
 

@@ -6,6 +6,11 @@
 # metrics_allow (403 outside it, also after a SIGHUP reload that changes
 # it), database errors counted while the database is unreachable, and
 # /metrics in the spawned (fd 0) and plain CGI situations.
+#
+# A worker counts a request after the answer went out and the connection
+# closed, so the client may already hold it while its sibling serves the
+# next /metrics without it: every count is read again (metrics_wait) until
+# it reaches the expected value, and a value above it fails at once.
 set -u
 . "$top_srcdir/tests/lib.sh"
 kg_init
@@ -20,6 +25,31 @@ CT='text/plain; version=0.0.4; charset=utf-8'
 metric() {
 	printf '%s\n' "$1" | awk -v s="$2" \
 	    'index($0, s " ") == 1 { v = substr($0, length(s) + 2) } END { print v + 0 }'
+}
+
+# metrics_wait FETCH [SERIES WANT]...: runs FETCH, a function that
+# leaves a /metrics body in $m, until every SERIES reads WANT (a shell
+# arithmetic expression, evaluated after each FETCH since FETCH may count
+# requests); fails as soon as one reads more, or after 10 s.
+metrics_wait() {
+	local fetch=$1 end=$((SECONDS + 10)) k v w short
+	local -a a
+	shift
+	a=("$@")
+	while :; do
+		"$fetch"
+		short=
+		for ((k = 0; k < ${#a[@]}; k += 2)); do
+			v=$(metric "$m" "${a[k]}")
+			w=$(( a[k + 1] ))
+			[ "$v" -le "$w" ] ||
+				kg_fail "${a[k]} is $v, more than $w"
+			[ "$v" -eq "$w" ] || short="$short ${a[k]} is $v, not $w;"
+		done
+		[ -z "$short" ] && return 0
+		[ $SECONDS -lt $end ] || kg_fail "after 10 s:$short"
+		sleep 0.1
+	done
 }
 
 # fcgi_get PORT PATH REMOTE_ADDR: one GET straight to keygate-fcgi over
@@ -46,6 +76,17 @@ kg_start_lighttpd 127.0.0.1 "$fport"
 kg_wait_http "$KG_HTTP_URL/health" || kg_fail "/health never answered"
 url=$KG_HTTP_URL
 
+# The /metrics fetches of metrics_wait.  mreq: /metrics requests to the
+# main service that answered 200, each counted once it is done.
+mreq=0
+mroute='keygate_http_requests_total{method="GET",route="/metrics",code="200"}'
+main_metrics() {
+	kg_request GET "$url/metrics"
+	kg_expect_eq "/metrics status" "$KG_STATUS" 200
+	mreq=$((mreq + 1))
+	m=$KG_BODY
+}
+
 # ---------------------------------------------------------------- summed
 # Parallel clients until the access log shows both workers serving
 # /health (which worker takes a connection is up to the kernel).
@@ -66,7 +107,14 @@ for round in 1 2 3 4 5; do
 			kg_fail "a /health request did not answer 200"
 	done
 	sent=$((sent + 100))
-	sleep 0.3	# the access line follows the answer
+	# The access line follows the answer.
+	end=$((SECONDS + 10))
+	until [ "$(grep -c 'access GET /health 200 ' "$KG_FCGI_LOG")" -ge "$sent" ]
+	do
+		[ $SECONDS -lt $end ] ||
+			kg_fail "fewer than $sent /health access lines after 10 s"
+		sleep 0.1
+	done
 	[ "$(served_by | wc -l)" -ge 2 ] && break
 done
 [ "$(served_by | wc -l)" -ge 2 ] ||
@@ -74,34 +122,28 @@ done
 most=$(served_by | head -n 1 | awk '{ print $1 }')
 kg_log "$sent /health requests; workers served: $(served_by | tr '\n' ' ')"
 
-kg_request GET "$url/metrics"
-kg_expect_eq "/metrics status" "$KG_STATUS" 200
+# Summed across the workers: every /health request, in the counter and
+# in the histogram, and no /metrics request counted twice.
+health='keygate_http_requests_total{method="GET",route="/health",code="200"}'
+metrics_wait main_metrics "$health" sent \
+    'keygate_http_request_duration_seconds_count{method="GET",route="/health"}' sent \
+    'keygate_http_request_duration_seconds_bucket{method="GET",route="/health",le="+Inf"}' sent \
+    "$mroute" 'mreq - 1' keygate_workers 2 keygate_worker_starts_total 2 \
+    keygate_worker_restarts_total 0
 kg_expect_eq "/metrics content-type" "$(kg_header content-type)" "$CT"
 kg_expect_eq "/metrics nosniff" "$(kg_header x-content-type-options)" nosniff
-m=$KG_BODY
-health='keygate_http_requests_total{method="GET",route="/health",code="200"}'
 n=$(metric "$m" "$health")
 kg_expect_eq "/health requests summed across workers" "$n" "$sent"
 [ "$n" -gt "$most" ] ||
 	kg_fail "/metrics shows $n, no more than one worker served ($most)"
-kg_expect_eq "histogram count" "$(metric "$m" \
-    'keygate_http_request_duration_seconds_count{method="GET",route="/health"}')" "$sent"
-kg_expect_eq "histogram +Inf" "$(metric "$m" \
-    'keygate_http_request_duration_seconds_bucket{method="GET",route="/health",le="+Inf"}')" "$sent"
-kg_expect_eq "workers gauge" "$(metric "$m" keygate_workers)" 2
-kg_expect_eq "workers started" "$(metric "$m" keygate_worker_starts_total)" 2
-kg_expect_eq "no restarts yet" "$(metric "$m" keygate_worker_restarts_total)" 0
 kg_expect_match "TYPE lines" "$m" '# TYPE keygate_http_request_duration_seconds histogram'
 
-# A 404 counts as unmatched; the /metrics request itself counts once done.
+# A 404 counts as unmatched; each /metrics request counts once done.
 kg_request GET "$url/no/such/path"
 kg_expect_eq "404" "$KG_STATUS" 404
-kg_request GET "$url/metrics"
-m=$KG_BODY
-kg_expect_eq "unmatched 404 counted" "$(metric "$m" \
-    'keygate_http_requests_total{method="-",route="(unmatched)",code="404"}')" 1
-kg_expect_eq "the first /metrics counted" "$(metric "$m" \
-    'keygate_http_requests_total{method="GET",route="/metrics",code="200"}')" 1
+metrics_wait main_metrics \
+    'keygate_http_requests_total{method="-",route="(unmatched)",code="404"}' 1 \
+    "$mroute" 'mreq - 1'
 
 # ---------------------------------------------------------------- restarts
 before=$(kg_fcgi_workers)
@@ -120,11 +162,10 @@ while :; do
 	i=$((i + 1))
 done
 kg_wait_http "$url/health" || kg_fail "/health after the kill"
-kg_request GET "$url/metrics"
-m=$KG_BODY
-kg_expect_eq "restart counted" "$(metric "$m" keygate_worker_restarts_total)" 1
-kg_expect_eq "death counted" "$(metric "$m" keygate_worker_deaths_total)" 1
-kg_expect_eq "three starts" "$(metric "$m" keygate_worker_starts_total)" 3
+# (The victim may have died before counting the last /metrics it served:
+# no /metrics count is checked from here on.)
+metrics_wait main_metrics keygate_worker_restarts_total 1 \
+    keygate_worker_deaths_total 1 keygate_worker_starts_total 3
 n2=$(metric "$m" "$health")
 [ "$n2" -ge "$sent" ] ||
 	kg_fail "counters lost with the killed worker: $n2 < $sent"
@@ -155,13 +196,15 @@ done
 kg_request GET "$url/metrics"
 kg_expect_eq "loopback outside metrics_allow" "$KG_STATUS" 403
 kg_expect_eq "403 error" "$(printf '%s' "$KG_BODY" | jq -r .error)" forbidden
-out=$(fcgi_get "$fport" /metrics 10.9.9.9)
-kg_expect_match "10.9.9.9 allowed now" "$out" '^Status: 200'
-n3=$(metric "$out" "$health")
-[ "$n3" -ge "$sent" ] || kg_fail "counters lost in the reload: $n3 < $sent"
+allowed_metrics() {
+	m=$(fcgi_get "$fport" /metrics 10.9.9.9)
+	kg_expect_match "10.9.9.9 allowed now" "$m" '^Status: 200'
+}
 # Two 403s: 10.9.9.9 before the reload, loopback after it.
-kg_expect_eq "the 403s were counted" "$(metric "$out" \
-    'keygate_http_requests_total{method="GET",route="/metrics",code="403"}')" 2
+metrics_wait allowed_metrics \
+    'keygate_http_requests_total{method="GET",route="/metrics",code="403"}' 2
+n3=$(metric "$m" "$health")
+[ "$n3" -ge "$sent" ] || kg_fail "counters lost in the reload: $n3 < $sent"
 
 # ---------------------------------------------------------------- db errors
 # A second service whose database is unreachable: /ready is 503 and each
@@ -179,11 +222,15 @@ for i in 1 2 3; do
 	out=$(fcgi_get "$dport" /ready 127.0.0.1)
 	kg_expect_match "/ready without a database" "$out" '^Status: 503'
 done
-out=$(fcgi_get "$dport" /metrics 127.0.0.1)
-e=$(metric "$out" 'keygate_db_errors_total{kind="connect"}')
+nodb_metrics() {
+	m=$(fcgi_get "$dport" /metrics 127.0.0.1)
+	kg_expect_match "no database: /metrics" "$m" '^Status: 200'
+}
+metrics_wait nodb_metrics \
+    'keygate_http_requests_total{method="GET",route="/ready",code="503"}' 3
+# Counted before each answer, so no waiting for these.
+e=$(metric "$m" 'keygate_db_errors_total{kind="connect"}')
 [ "$e" -ge 3 ] || kg_fail "connect errors: $e, expected 3 or more"
-kg_expect_eq "/ready 503 counted" "$(metric "$out" \
-    'keygate_http_requests_total{method="GET",route="/ready",code="503"}')" 3
 
 # ---------------------------------------------------------------- spawned
 # lighttpd starts keygate-fcgi itself (fd 0): the same master, the same
@@ -197,11 +244,14 @@ kg_start_lighttpd_spawned "$sconf" /
 KG_TMP=$KG_TMP_SAVE
 surl=$KG_HTTP_URL
 kg_wait_http "$surl/health" || kg_fail "spawned: /health never answered"
-kg_http_many "$surl/health" 9 >/dev/null
-kg_request GET "$surl/metrics"
-kg_expect_eq "spawned: /metrics" "$KG_STATUS" 200
-kg_expect_eq "spawned: /health counted" "$(metric "$KG_BODY" "$health")" 10
-kg_expect_eq "spawned: workers" "$(metric "$KG_BODY" keygate_workers)" 2
+[ "$(kg_http_many "$surl/health" 9 | grep -c '^200$')" = 9 ] ||
+	kg_fail "spawned: a /health request did not answer 200"
+spawned_metrics() {
+	kg_request GET "$surl/metrics"
+	kg_expect_eq "spawned: /metrics" "$KG_STATUS" 200
+	m=$KG_BODY
+}
+metrics_wait spawned_metrics "$health" 10 keygate_workers 2
 
 # ---------------------------------------------------------------- plain CGI
 # No master, no shared region: /metrics still answers (this process's
