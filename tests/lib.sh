@@ -155,11 +155,11 @@ kg_port_busy() {
 # kg_free_port: prints a TCP port on 127.0.0.1 that nothing listens on,
 # reserved for this test until it exits.  Tests run in parallel, and
 # kg_free_port runs in a $(...) subshell, so the reservation is a
-# directory under $KG_PORT_DIR (mkdir is atomic across processes) owned
+# directory under $KG_PORT_DIR (one per user; mkdir is atomic) owned
 # by this test's pid; a reservation whose owner is gone is taken over.
 # Ports come from below the kernel's ephemeral range, so no outgoing
 # connection of a parallel test can be holding one.
-KG_PORT_DIR=${TMPDIR:-/tmp}/keygate-test-ports
+KG_PORT_DIR=${TMPDIR:-/tmp}/keygate-test-ports.$(id -u)
 kg_free_port() {
 	local i p lo=20000 span=40000 eph owner
 	eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true)
