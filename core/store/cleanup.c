@@ -26,7 +26,22 @@
 
 CLEANUP_SQL(nonces, "expires_at < " AGO, "expires_at, nonce");
 CLEANUP_SQL(install_tokens, "expires_at < " AGO, "expires_at, id");
-CLEANUP_SQL(refresh_tokens, "expires_at < " AGO, "expires_at, id");
+/*
+ * A refresh token stays, expired or not, used or not, while its family is
+ * live (not revoked, expires_at within the grace): session.c looks tokens
+ * up by hash and decides from the FAMILY alone.  Rotation of a used one
+ * is reuse and revokes the family (SPEC 5: "reuse detection applies
+ * while the family is live"), even past the token's own expiry; logout
+ * and revoke by any of them revoke the family.  Deleted, the token
+ * would answer invalid_refresh_token and the family live on.  This
+ * matters whenever refresh_ttl < session_max_age.  The range scan still
+ * walks the expires_at index; a kept row costs one primary-key probe of
+ * session_families per batch that passes it.  Two graces (both ?).
+ */
+CLEANUP_SQL(refresh_tokens, "expires_at < " AGO " AND NOT EXISTS "
+    "(SELECT 1 FROM session_families f "
+    "WHERE f.id = refresh_tokens.family_id AND f.revoked_at IS NULL "
+    "AND f.expires_at > " AGO ")", "expires_at, id");
 /*
  * A family's refresh tokens expire with it at the latest (refresh_insert
  * caps them), so the previous step has deleted them by now; one left
@@ -51,6 +66,13 @@ CLEANUP_SQL(audit_events, "at < " AGO, "at, id");
  */
 static struct kg_sql S_LOCK = KG_SQL("cleanup_lock",
     "SELECT GET_LOCK(CONCAT('keygate_cleanup:', DATABASE()), 0)", 0);
+/*
+ * Taking it again after a reconnection waits a little: the server may
+ * not have torn down the old session, which still holds it, yet.
+ */
+static struct kg_sql S_RELOCK = KG_SQL("cleanup_relock",
+    "SELECT GET_LOCK(CONCAT('keygate_cleanup:', DATABASE()), "
+    KG_CLEANUP_RELOCK_WAIT_S ")", 0);
 static struct kg_sql S_UNLOCK = KG_SQL("cleanup_unlock",
     "SELECT RELEASE_LOCK(CONCAT('keygate_cleanup:', DATABASE()))", 0);
 
@@ -85,15 +107,15 @@ int_row(const struct kg_db_row *row, void *arg)
 	return KG_OK;
 }
 
-enum kg_err
-kg_cleanup_lock(struct kg_cleanup *c, int *got)
+static enum kg_err
+take(struct kg_cleanup *c, struct kg_sql *sql, int *got)
 {
 	struct kg_db_stats	st;
 	long long		v = -1;
 	enum kg_err		r;
 
 	*got = 0;
-	if ((r = kg_db_query_one(c->cl_db, &S_LOCK, KG_DB_NOARGS, int_row,
+	if ((r = kg_db_query_one(c->cl_db, sql, KG_DB_NOARGS, int_row,
 	    &v)) != KG_OK)
 		return r;
 	/* NULL: the server could not take it (e.g. a bad name). */
@@ -106,6 +128,12 @@ kg_cleanup_lock(struct kg_cleanup *c, int *got)
 		*got = 1;
 	}
 	return KG_OK;
+}
+
+enum kg_err
+kg_cleanup_lock(struct kg_cleanup *c, int *got)
+{
+	return take(c, &S_LOCK, got);
 }
 
 enum kg_err
@@ -143,16 +171,24 @@ still_locked(struct kg_cleanup *c)
 	if (st.ds_connects == c->cl_connects)
 		return KG_OK;
 	/* Not got: cl_connects stays old, so every later step asks again
-	 * and none runs while the other run holds it. */
-	if ((r = kg_cleanup_lock(c, &got)) != KG_OK)
+	 * and none runs while the other run holds it.  Only the first ask
+	 * after a reconnection waits for the old session to go: one that
+	 * already waited in vain faced another run. */
+	r = take(c, st.ds_connects == c->cl_refused ? &S_LOCK : &S_RELOCK,
+	    &got);
+	if (r != KG_OK)
 		return r;
-	return got ? KG_OK : KG_ERR_CONFLICT;
+	if (!got) {
+		c->cl_refused = st.ds_connects;
+		return KG_ERR_CONFLICT;
+	}
+	return KG_OK;
 }
 
 /* The batch loop every step shares (cleanup.h, kg_cleanup_fn). */
 static enum kg_err
-run(struct kg_cleanup *c, struct kg_sql *del, struct kg_sql *cnt,
-    long grace, unsigned long long *count, int *complete)
+run2(struct kg_cleanup *c, struct kg_sql *del, struct kg_sql *cnt,
+    long grace, size_t ngrace, unsigned long long *count, int *complete)
 {
 	unsigned long long	n;
 	long long		v;
@@ -165,14 +201,18 @@ run(struct kg_cleanup *c, struct kg_sql *del, struct kg_sql *cnt,
 		return KG_ERR_INVALID;
 	if (grace < 0)
 		grace = 0;
+	if (ngrace < 1 || ngrace > 2)
+		return KG_ERR_INTERNAL;
 	if (c->cl_dry_run) {
-		struct kg_db_param	p[] = { KG_P_INT(grace) };
+		/* The same WHERE, so the same parameters, as the DELETE. */
+		struct kg_db_param	p[] = { KG_P_INT(grace),
+		    KG_P_INT(grace) };
 
 		if ((r = still_locked(c)) != KG_OK)
 			return r;
 		v = 0;
 		c->cl_statements++;
-		if ((r = kg_db_query_one(c->cl_db, cnt, KG_DB_ARGS(p), int_row,
+		if ((r = kg_db_query_one(c->cl_db, cnt, p, ngrace, int_row,
 		    &v)) != KG_OK)
 			return r;
 		*count = v > 0 ? (unsigned long long)v : 0;
@@ -181,14 +221,16 @@ run(struct kg_cleanup *c, struct kg_sql *del, struct kg_sql *cnt,
 		return KG_OK;
 	}
 	for (;;) {
+		/* The graces, then the LIMIT: the last ngrace + 1. */
 		struct kg_db_param	p[] = { KG_P_INT(grace),
-		    KG_P_INT(c->cl_batch) };
+		    KG_P_INT(grace), KG_P_INT(c->cl_batch) };
 
 		if ((r = still_locked(c)) != KG_OK)
 			return r;
 		n = 0;
 		c->cl_statements++;
-		if ((r = kg_db_exec(c->cl_db, del, KG_DB_ARGS(p), &n)) != KG_OK)
+		if ((r = kg_db_exec(c->cl_db, del, p + 2 - ngrace, ngrace + 1,
+		    &n)) != KG_OK)
 			return r;
 		*count += n;
 		if (n < (unsigned long long)c->cl_batch)
@@ -199,6 +241,14 @@ run(struct kg_cleanup *c, struct kg_sql *del, struct kg_sql *cnt,
 	if (complete != NULL)
 		*complete = 1;
 	return KG_OK;
+}
+
+/* The steps whose WHERE takes the grace once. */
+static enum kg_err
+run(struct kg_cleanup *c, struct kg_sql *del, struct kg_sql *cnt,
+    long grace, unsigned long long *count, int *complete)
+{
+	return run2(c, del, cnt, grace, 1, count, complete);
 }
 
 /* ---------------------------------------------------------------- graces */
@@ -272,8 +322,8 @@ enum kg_err
 kg_cleanup_refresh_tokens(struct kg_cleanup *c, unsigned long long *count,
     int *complete)
 {
-	return run(c, &S_DEL_refresh_tokens, &S_CNT_refresh_tokens,
-	    KG_CLEANUP_MARGIN, count, complete);
+	return run2(c, &S_DEL_refresh_tokens, &S_CNT_refresh_tokens,
+	    KG_CLEANUP_MARGIN, 2, count, complete);
 }
 
 enum kg_err

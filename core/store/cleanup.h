@@ -19,7 +19,16 @@
  *   install_tokens    expires_at + KG_INSTALL_CLEANUP_GRACE, used or not
  *                     (kg_store_install_cleanup's rule: a used token
  *                     keeps answering install_token_already_used)
- *   refresh_tokens    expires_at + KG_CLEANUP_MARGIN
+ *   refresh_tokens    expires_at + KG_CLEANUP_MARGIN, and only once its
+ *                     family is over: revoked, or expires_at +
+ *                     KG_CLEANUP_MARGIN past.  Rotation looks a token up
+ *                     by hash and asks its family alone whether it is
+ *                     live: a used token of a live family is reuse and
+ *                     revokes the family even after its own expiry
+ *                     (SPEC 5), and logout or revoke by any token of it,
+ *                     used or not, expired or not, revokes the family
+ *                     (kept rows of live families are re-read, not
+ *                     deleted, by each batch's scan)
  *   session_families  expires_at + KG_CLEANUP_MARGIN + KG_CLEANUP_LEEWAY_MAX
  *                     + 1, and no refresh token left: access tokens
  *                     end with their family (capped at its time left,
@@ -59,8 +68,15 @@ struct kg_db;
 #define KG_CLEANUP_ACCESS_TTL_MAX	86400
 #define KG_CLEANUP_SERIAL_IDLE		86400
 #define KG_CLEANUP_BATCH_MAX		100000
+/* Seconds a re-take of the run lock waits (kg_cleanup_lock), as SQL. */
+#define KG_CLEANUP_RELOCK_WAIT_S	"5"
 
-/* One run's settings and counters.  Zero it, then fill the first four. */
+/*
+ * One run's settings and counters.  Zero it, then fill cl_db, cl_batch
+ * and cl_dry_run; cl_cfg too for the steps whose grace the configuration
+ * sets (subject_logouts, rate_buckets, audit_events), which read it; the
+ * others never do (it may stay NULL for them).
+ */
 struct kg_cleanup {
 	struct kg_db		*cl_db;
 	const struct kg_config	*cl_cfg;
@@ -73,6 +89,8 @@ struct kg_cleanup {
 	/* the run lock: held, and the handle's connect count then */
 	int			 cl_locked;
 	unsigned long long	 cl_connects;
+	/* the connect count at which a waited re-take failed, else 0 */
+	unsigned long long	 cl_refused;
 };
 
 /*
@@ -131,9 +149,11 @@ int		kg_cleanup_late(const struct kg_cleanup *);
  * Takes the named lock keygate_cleanup:<database> on the handle's
  * connection without waiting: *got = 1 taken, 0 another run holds it.
  * The lock lives as long as that connection; a step that finds the
- * handle reconnected takes it again, and fails with KG_ERR_CONFLICT
- * (deleting nothing) while another run has it meanwhile.  Returns KG_OK
- * or a database error.
+ * handle reconnected takes it again, waiting up to
+ * KG_CLEANUP_RELOCK_WAIT_S seconds for the server to end the old session
+ * (later steps after such a wait failed ask without waiting), and fails
+ * with KG_ERR_CONFLICT (deleting nothing) while another run has it
+ * meanwhile.  Returns KG_OK or a database error.
  */
 enum kg_err	kg_cleanup_lock(struct kg_cleanup *, int *got);
 

@@ -4,9 +4,10 @@
  * inside it (and live ones) stay, and what validation still reads keeps
  * answering as before; --dry-run counts the same rows and deletes none;
  * batches (statements counted); the time limit; the run lock, also
- * across a reconnection; install-token exchanges racing the cleanup; and
- * a large table cleaned while another process validates tokens (1,000,000
- * rows with KEYGATE_TEST_HEAVY=1, else 20,000), its latency logged.
+ * across a reconnection; install-token exchanges racing the cleanup;
+ * refresh-token rotations racing the session steps; and a large table
+ * cleaned while another process validates tokens (1,000,000 rows with
+ * KEYGATE_TEST_HEAVY=1, else 20,000), its latency logged.
  */
 #include <sys/select.h>
 #include <sys/wait.h>
@@ -246,15 +247,36 @@ refresh(const char *fam, unsigned id, long expired_ago, int used)
 
 #define FAM(c)	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 
+/* The refresh token "rt<id>" through the real rotation. */
+static enum kg_rotate
+rotate(unsigned id, unsigned next)
+{
+	struct kg_session_family	fam;
+	enum kg_rotate			res = KG_ROTATE__MAX;
+	char				tok[16], ntok[16], id8[16];
+	long				exp = 0;
+
+	(void)snprintf(tok, sizeof(tok), "rt%u", id);
+	(void)snprintf(ntok, sizeof(ntok), "rt%u", next);
+	(void)snprintf(id8, sizeof(id8), "rt%06u", next);
+	ck_assert_int_eq(kg_store_refresh_rotate(db, tok, ntok, id8, 600,
+	    NULL, &res, &fam, &exp), KG_OK);
+	return res;
+}
+
 START_TEST(sessions)
 {
 	unsigned long long	ns = make_ns("acme");
+	struct kg_session_family fam;
 	int			revoked = 0;
 
 	/* a: long dead, no tokens; b: long dead and revoked, one token
 	 * dead too; c: long dead but a token within its grace (cannot
 	 * happen: tokens end with their family) waits; d: revoked, expired
-	 * within the grace; e: live. */
+	 * within the grace; e: live, its tokens stay expired or not, used
+	 * or not (reuse detection, logout); f: expired within the margin,
+	 * its token stays; g: expired past the margin (family within its
+	 * own grace), its token goes; h: live, one unused expired token. */
 	family(ns, FAM("a"), FAMILY_GRACE + 60, 0);
 	family(ns, FAM("b"), FAMILY_GRACE + 60, 1);
 	refresh(FAM("b"), 1, FAMILY_GRACE + 60, 1);
@@ -266,13 +288,41 @@ START_TEST(sessions)
 	refresh(FAM("e"), 4, MARGIN + 60, 1);
 	refresh(FAM("e"), 5, MARGIN - 60, 1);
 	refresh(FAM("e"), 6, -3600, 0);
+	refresh(FAM("e"), 7, MARGIN + 60, 0);
+	family(ns, FAM("f"), MARGIN - 60, 0);
+	refresh(FAM("f"), 8, MARGIN + 60, 1);
+	family(ns, FAM("g"), MARGIN + 30, 0);
+	refresh(FAM("g"), 9, MARGIN + 60, 1);
+	family(ns, FAM("h"), -86400, 0);
+	refresh(FAM("h"), 10, 2 * MARGIN, 0);
 	/* Families first: none may go while it still has tokens. */
 	step_check(kg_cleanup_session_families, "session_families", "id", 1,
-	    FAM("b") " " FAM("c") " " FAM("d") " " FAM("e"));
+	    FAM("b") " " FAM("c") " " FAM("d") " " FAM("e") " " FAM("f") " "
+	    FAM("g") " " FAM("h"));
 	step_check(kg_cleanup_refresh_tokens, "refresh_tokens", "id", 3,
-	    "2 5 6");
+	    "2 4 5 6 7 8 10");
 	step_check(kg_cleanup_session_families, "session_families", "id", 1,
-	    FAM("c") " " FAM("d") " " FAM("e"));
+	    FAM("c") " " FAM("d") " " FAM("e") " " FAM("f") " " FAM("g") " "
+	    FAM("h"));
+	/* The used, expired token of the live family is still reuse: it
+	 * revokes the family (SPEC 5), not 401 invalid_refresh_token. */
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "session_families WHERE revoked_at IS NULL AND id = '%s'",
+	    FAM("e")), 1);
+	ck_assert_int_eq(rotate(4, 100), KG_ROTATE_REUSED);
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "session_families WHERE id = '%s' AND revoked_reason = 'reuse'",
+	    FAM("e")), 1);
+	/* The unused expired one still ends its family at logout. */
+	ck_assert_int_eq(kg_store_family_revoke_by_refresh(db, "rt10",
+	    "logout", &fam), KG_OK);
+	ck_assert_str_eq(fam.sf_id, FAM("h"));
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "session_families WHERE id = '%s' AND revoked_reason = 'logout'",
+	    FAM("h")), 1);
+	/* Both families over now: their expired tokens go. */
+	step_check(kg_cleanup_refresh_tokens, "refresh_tokens", "id", 3,
+	    "2 5 6 8");
 	/* d's access tokens may still validate: its revocation still
 	 * refuses them. */
 	ck_assert_int_eq(kg_store_token_revoked(db,
@@ -547,7 +597,7 @@ START_TEST(lock)
 	/* ...unless another run took it meanwhile: then stop.  (The
 	 * server ends the old session, and its lock, a moment after.) */
 	kg_db_disconnect(db);
-	for (i = 0, got = 0; i < 200 && !got; i++) {
+	for (i = 0, got = 0; i < 1000 && !got; i++) {
 		ck_assert_int_eq(kg_cleanup_lock(&b, &got), KG_OK);
 		if (!got)
 			usleep(10000);
@@ -665,6 +715,147 @@ START_TEST(exchange_race)
 	    "install_tokens"), NLIVE + NSPENT);
 	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
 	    "daemon_tokens"), NLIVE);
+}
+END_TEST
+
+/*
+ * Rotations racing the session steps: NROT racers each rotate their own
+ * live family's token ROUNDS times (every rotation must succeed) while
+ * racer NROT runs the refresh_tokens and session_families steps, one row
+ * per statement, over NDEAD dead families of 2 dead tokens each, and
+ * over NKEEP used, expired tokens of each live family that must stay.
+ */
+static long long	mono_us(void);
+
+#define NROT		6
+#define ROUNDS		60
+#define NDEAD		300
+#define NKEEP		2
+#define ROT_BASE(i)	(1000u * ((unsigned)(i) + 1))
+
+static void
+livefam(char *out, size_t len, int i)
+{
+	(void)snprintf(out, len, "live%028d", i);
+}
+
+/*
+ * Exit codes: 0 every rotation won, 3 cleanup deleted exactly the dead
+ * rows, 4 it did not, 5 + enum kg_rotate a rotation lost, 10 + kg_err.
+ */
+static int
+rot_racer(struct kg_db *h, int i, void *arg)
+{
+	struct kg_session_family	fam;
+	enum kg_rotate			res;
+	enum kg_err			r;
+	char				tok[16], ntok[16], id8[16];
+	unsigned			k, t;
+	long				exp;
+
+	(void)arg;
+	if (i == NROT) {
+		struct kg_cleanup	c;
+		unsigned long long	n, toks = 0, fams = 0, pass;
+		long long		t0 = mono_us();
+
+		/* No cl_cfg: these two steps do not read it (cleanup.h). */
+		memset(&c, 0, sizeof(c));
+		c.cl_db = h;
+		c.cl_batch = 1;
+		/* Until nothing is left and the rotators had a second. */
+		do {
+			if ((r = kg_cleanup_refresh_tokens(&c, &n, NULL)) !=
+			    KG_OK)
+				return 10 + (int)r;
+			pass = n;
+			toks += n;
+			if ((r = kg_cleanup_session_families(&c, &n, NULL)) !=
+			    KG_OK)
+				return 10 + (int)r;
+			pass += n;
+			fams += n;
+		} while ((pass > 0 || mono_us() - t0 < 1000000) &&
+		    mono_us() - t0 < 30000000);
+		return toks == 2 * NDEAD && fams == NDEAD ? 3 : 4;
+	}
+	for (k = 0; k < ROUNDS; k++) {
+		t = ROT_BASE(i) + k;
+		(void)snprintf(tok, sizeof(tok), "rt%u", t);
+		(void)snprintf(ntok, sizeof(ntok), "rt%u", t + 1);
+		(void)snprintf(id8, sizeof(id8), "rt%06u", t + 1);
+		res = KG_ROTATE__MAX;
+		exp = 0;
+		if ((r = kg_store_refresh_rotate(h, tok, ntok, id8, 3600, NULL,
+		    &res, &fam, &exp)) != KG_OK)
+			return 10 + (int)r;
+		if (res != KG_ROTATE_OK)
+			return 5 + (int)res;
+	}
+	return 0;
+}
+
+START_TEST(rotation_race)
+{
+	unsigned long long	ns = make_ns("acme");
+	char			sid[40];
+	int			codes[NROT + 1], i;
+	unsigned		k;
+
+	kg_test_sql(m, "INSERT INTO members (namespace_id, wallet, track, "
+	    "created_at, updated_at) VALUES (%llu, '0x%040d', 1, "
+	    "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))", ns, 7);
+	for (i = 0; i < NROT; i++) {
+		livefam(sid, sizeof(sid), i);
+		family(ns, sid, -86400, 0);
+		refresh(sid, ROT_BASE(i), -3600, 0);
+		for (k = 1; k <= NKEEP; k++)
+			refresh(sid, ROT_BASE(i) + 900 + k, MARGIN + 60 * k, 1);
+	}
+	kg_test_sql(m, "INSERT INTO session_families (id, namespace_id, "
+	    "subject, track, created_at, expires_at, revoked_at, "
+	    "revoked_reason) SELECT LPAD(HEX(seq), 32, '0'), %llu, "
+	    "'0x%040d', 1, UTC_TIMESTAMP(6) - INTERVAL 40 DAY, "
+	    "UTC_TIMESTAMP(6) - INTERVAL (%ld + seq) SECOND, IF(seq %% 2, "
+	    "UTC_TIMESTAMP(6) - INTERVAL 39 DAY, NULL), IF(seq %% 2, "
+	    "'logout', NULL) FROM %s", ns, 7, (long)FAMILY_GRACE + 60,
+	    seq(NDEAD));
+	for (k = 0; k < 2; k++)
+		kg_test_sql(m, "INSERT INTO refresh_tokens (id, id8, "
+		    "token_hash, family_id, created_at, expires_at, used_at) "
+		    "SELECT 100000 + 2 * seq + %u, CONCAT('d', "
+		    "LPAD(2 * seq + %u, 7, '0')), UNHEX(SHA2(CONCAT('dead', "
+		    "2 * seq + %u), 256)), LPAD(HEX(seq), 32, '0'), "
+		    "UTC_TIMESTAMP(6) - INTERVAL 40 DAY, UTC_TIMESTAMP(6) - "
+		    "INTERVAL (%ld + seq + %u) SECOND, IF(%u, UTC_TIMESTAMP(6) "
+		    "- INTERVAL 39 DAY, NULL) FROM %s", k, k, k,
+		    (long)FAMILY_GRACE + 60, k, k, seq(NDEAD));
+	kg_test_race(&cfg, NROT + 1, rot_racer, NULL, codes);
+	for (i = 0; i < NROT; i++)
+		ck_assert_msg(codes[i] == 0, "rotator %d: exit %d", i,
+		    codes[i]);
+	ck_assert_int_eq(codes[NROT], 3);
+	/* Every live family live, with all its tokens: the ROUNDS it used,
+	 * the one it holds now, the kept ones. */
+	for (i = 0; i < NROT; i++) {
+		livefam(sid, sizeof(sid), i);
+		ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+		    "session_families WHERE id = '%s' AND revoked_at IS NULL",
+		    sid), 1);
+		ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+		    "refresh_tokens WHERE family_id = '%s' AND used_at IS "
+		    "NOT NULL", sid), ROUNDS + NKEEP);
+		ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+		    "refresh_tokens WHERE family_id = '%s' AND used_at IS "
+		    "NULL AND expires_at > UTC_TIMESTAMP(6)", sid), 1);
+	}
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "session_families"), NROT);
+	ck_assert_int_eq(kg_test_scalar(m, "SELECT COUNT(*) FROM "
+	    "refresh_tokens"), NROT * (ROUNDS + 1 + NKEEP));
+	/* The last token of each still rotates; a kept one is reuse. */
+	ck_assert_int_eq(rotate(ROT_BASE(0) + ROUNDS, 90000), KG_ROTATE_OK);
+	ck_assert_int_eq(rotate(ROT_BASE(1) + 901, 90001), KG_ROTATE_REUSED);
 }
 END_TEST
 
@@ -819,6 +1010,7 @@ cleanup_suite(void)
 	tcase_add_checked_fixture(tr, setup, teardown);
 	tcase_set_timeout(tr, 900);
 	tcase_add_loop_test(tr, exchange_race, 0, 3);
+	tcase_add_test(tr, rotation_race);
 	tcase_add_test(tr, volume);
 	suite_add_tcase(s, tr);
 	return s;

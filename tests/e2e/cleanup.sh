@@ -77,7 +77,9 @@ INSERT INTO session_families VALUES
  ('dead0000000000000000000000000000', 1, 'w', 1, @now - INTERVAL 40 DAY,
   @now - INTERVAL 10 DAY, NULL, NULL),
  ('live0000000000000000000000000000', 1, 'w', 1, @now, @now + INTERVAL 30 DAY,
-  NULL, NULL);
+  @now - INTERVAL 1 MINUTE, 'logout');
+-- The expired token goes because its family is revoked: one of a live
+-- family would stay (reuse detection, tests/db/check_cleanup.c).
 INSERT INTO refresh_tokens (id, id8, token_hash, family_id, created_at,
   expires_at) VALUES
  (1, 'deadrt01', UNHEX(SHA2('c', 256)), 'live0000000000000000000000000000',
@@ -154,19 +156,40 @@ kg_expect_eq "second run finds nothing" \
 kg_sql "$KG_DB" -e "INSERT INTO jwt_revocations SELECT LPAD(HEX(seq), 32, '0'),
     'w', 'acme', 1, UTC_TIMESTAMP(6) - INTERVAL 1 DAY, UTC_TIMESTAMP(6),
     'logout' FROM seq_1_to_200000" || kg_error "cannot seed revocations"
-start=$(date +%s)
-run -c "$conf" --batch 1 --max-seconds 1
-took=$(( $(date +%s) - start ))
-kg_expect_eq "time limit: status" "$RC" 1
-kg_expect_match "time limit: stopped" "$(line jwt_revocations)" \
-    '^jwt_revocations: deleted [0-9]+ rows, stopped \(time limit\)$'
-for t in subject_logouts rate_buckets serial_locks audit_events; do
-	kg_expect_eq "time limit: $t" "$(line "$t")" "$t: skipped (time limit)"
+# The second counts from the start: on a starved machine the steps before
+# may use it up, and jwt_revocations is skipped rather than stopped.  Either
+# way the run must end early with status 1, and every step after it be
+# skipped; a skipped run tries again (the earlier steps have no work left
+# then), so a step stopped mid-way is what normally gets checked.
+late_re='^jwt_revocations: (deleted [0-9]+ rows, stopped|skipped)'
+late_re="$late_re"' \(time limit\)$'
+for attempt in 1 2 3; do
+	start=$(date +%s)
+	run -c "$conf" --batch 1 --max-seconds 1
+	took=$(( $(date +%s) - start ))
+	kg_expect_eq "time limit: status" "$RC" 1
+	jwt=$(line jwt_revocations)
+	kg_expect_match "time limit: stopped or skipped" "$jwt" "$late_re"
+	for t in subject_logouts rate_buckets serial_locks audit_events; do
+		kg_expect_eq "time limit: $t" "$(line "$t")" \
+		    "$t: skipped (time limit)"
+	done
+	kg_expect_eq "time limit: nine lines" \
+	    "$(printf '%s\n' "$OUT" | grep -cE '^[a-z_]+: (deleted|skipped)')" 9
+	[ "$took" -le 10 ] || kg_fail "a 1-second limit took $took s"
+	case $jwt in
+	*stopped*) break ;;
+	esac
+	kg_log "time limit: attempt $attempt skipped jwt_revocations"
 done
-[ "$took" -le 10 ] || kg_fail "a 1-second limit took $took s"
 left=$(count jwt_revocations)
-[ "$left" -gt 1 ] && [ "$left" -lt 200001 ] ||
-	kg_fail "time limit: $left revocations left"
+case $jwt in
+*stopped*)
+	[ "$left" -gt 1 ] && [ "$left" -lt 200001 ] ||
+		kg_fail "time limit: $left revocations left" ;;
+*)
+	kg_expect_eq "time limit: skipped deletes nothing" "$left" 200001 ;;
+esac
 run -c "$conf" --max-seconds 0
 kg_expect_eq "no limit: status" "$RC" 0
 kg_expect_eq "no limit: the rest" "$(line jwt_revocations)" \
