@@ -333,12 +333,8 @@ show(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-/*
- * Returns the next space-separated word of *sp and its length in *len,
- * advancing *sp past it, or NULL when none is left.
- */
-static const char *
-next_word(const char **sp, size_t *len)
+const char *
+kg_config_next_word(const char **sp, size_t *len)
 {
 	const char	*s = *sp, *w;
 
@@ -363,7 +359,7 @@ list_has(const char *list, const char *w, size_t len)
 	const char	*x;
 	size_t		 xlen;
 
-	while ((x = next_word(&list, &xlen)) != NULL)
+	while ((x = kg_config_next_word(&list, &xlen)) != NULL)
 		if (xlen == len && memcmp(x, w, len) == 0)
 			return 1;
 	return 0;
@@ -762,7 +758,7 @@ chk_scope_list(const char *v, char *why, size_t whylen)
 	char		 tmp[80];
 	int		 c;
 
-	while ((w = next_word(&v, &len)) != NULL) {
+	while ((w = kg_config_next_word(&v, &len)) != NULL) {
 		for (i = 0; i < len; i++) {
 			c = (unsigned char)w[i];
 			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -826,7 +822,7 @@ chk_chain_ids(const char *v, char *why, size_t whylen)
 	char		 tmp[32];
 	int		 n = 0;
 
-	while ((w = next_word(&v, &len)) != NULL) {
+	while ((w = kg_config_next_word(&v, &len)) != NULL) {
 		n++;
 		for (i = 0; i < len && is_digit((unsigned char)w[i]); i++)
 			continue;
@@ -856,7 +852,7 @@ chk_addr_list(const char *v, char *why, size_t whylen)
 	unsigned char	 bin[sizeof(struct in6_addr)];
 	long long	 bits, maxbits;
 
-	while ((w = next_word(&v, &len)) != NULL) {
+	while ((w = kg_config_next_word(&v, &len)) != NULL) {
 		slash = memchr(w, '/', len);
 		alen = slash != NULL ? (size_t)(slash - w) : len;
 		if (alen == 0 || alen >= sizeof(addr))
@@ -1393,7 +1389,7 @@ cfg_check(struct cfg_load *cl)
 	for (i = 0; lists[i] != NULL; i++) {
 		k = cfg_index(lists[i]);
 		memcpy(&l, (const char *)cfg + cfg_keys[k].ck_off, sizeof(l));
-		while ((w = next_word(&l, &len)) != NULL) {
+		while ((w = kg_config_next_word(&l, &len)) != NULL) {
 			snprintf(sw, sizeof(sw), "%.*s", (int)len, w);
 			if (strcmp(sw, OPERATOR_SCOPE) == 0) {
 				if (strncmp(lists[i], "track", 5) == 0)

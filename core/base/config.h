@@ -144,4 +144,11 @@ void		 kg_config_dump(const struct kg_config *cfg, int fd);
  */
 int		 kg_config_parse_duration(const char *s, long *out);
 
+/*
+ * The next word of a space- or tab-separated list value: returns it and
+ * its length in *len, advancing *sp past it, or NULL when none is left.
+ * (The words are not NUL-terminated.)
+ */
+const char	*kg_config_next_word(const char **sp, size_t *len);
+
 #endif

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/config.h"
 #include "core/base/log.h"
 #include "core/base/metrics.h"
 
@@ -446,25 +447,6 @@ acl_word(const char *w, size_t len, struct kg_acl_entry *e)
 	return 0;
 }
 
-static const char *
-word_next(const char **sp, size_t *len)
-{
-	const char	*s = *sp, *w;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (*s == '\0') {
-		*sp = s;
-		return NULL;
-	}
-	w = s;
-	while (*s != '\0' && *s != ' ' && *s != '\t')
-		s++;
-	*len = (size_t)(s - w);
-	*sp = s;
-	return w;
-}
-
 enum kg_err
 kg_acl_parse(struct kg_acl *acl, const char *list, char *why, size_t whylen)
 {
@@ -474,13 +456,13 @@ kg_acl_parse(struct kg_acl *acl, const char *list, char *why, size_t whylen)
 	memset(acl, 0, sizeof(*acl));
 	if (list == NULL)
 		list = "";
-	for (s = list; word_next(&s, &len) != NULL; )
+	for (s = list; kg_config_next_word(&s, &len) != NULL; )
 		n++;
 	if (n == 0)
 		return KG_OK;
 	if ((acl->acl_e = calloc(n, sizeof(*acl->acl_e))) == NULL)
 		return KG_ERR_NOMEM;
-	for (s = list; (w = word_next(&s, &len)) != NULL; acl->acl_n++) {
+	for (s = list; (w = kg_config_next_word(&s, &len)) != NULL; acl->acl_n++) {
 		if (acl_word(w, len, &acl->acl_e[acl->acl_n]) == -1) {
 			snprintf(why, whylen, "bad address \"%.*s\": expected "
 			    "IPv4 or IPv6 addresses with an optional /prefix",
