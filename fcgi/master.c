@@ -38,6 +38,7 @@
 #include "core/base/config.h"
 #include "core/base/log.h"
 #include "core/base/metrics.h"
+#include "core/store/revocation.h"
 #include "fcgi/master.h"
 #include "fcgi/worker.h"
 
@@ -534,6 +535,9 @@ kg_master_run(struct kg_config *cfg, const char *config_path, int listen_fd,
 	/* Before the first fork: every worker adds to the same counters.
 	 * Without it (logged), each worker counts on its own. */
 	(void)kg_metrics_share();
+	/* Likewise the revocation epoch: without it (logged) a revocation
+	 * reaches the other workers' caches within 1 s, as other hosts'. */
+	(void)kg_revocation_share();
 	/* Workers race for each connection; the losers must not block in
 	 * accept() (worker.c). */
 	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||

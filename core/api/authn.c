@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "core/api/authcache.h"
 #include "core/api/authn.h"
 #include "core/api/enroll.h"
 #include "core/api/orgtokens.h"
@@ -16,6 +17,8 @@
 #include "core/base/log.h"
 #include "core/crypto/token.h"
 #include "core/store/apikey.h"
+#include "core/store/enroll.h"
+#include "core/store/orgtoken.h"
 #include "core/store/session.h"
 
 static const char *const kg_method_names[KG_METHOD__MAX] = {
@@ -146,6 +149,64 @@ key_scopes(const char *list, char *out, size_t len)
 }
 
 /*
+ * last_used_at of a credential served from the cache (the validation
+ * that filled the entry touched it when due).  Best effort: a lost touch
+ * is no refusal.
+ */
+static void
+touch(struct kg_ctx *ctx, const struct kg_principal *pr, uint64_t id)
+{
+	enum kg_err	r;
+
+	switch (pr->pr_method) {
+	case KG_METHOD_API_KEY:
+		r = kg_store_apikey_touch(ctx->db, id);
+		break;
+	case KG_METHOD_ORG_TOKEN:
+		r = kg_store_orgtoken_touch(ctx->db, id);
+		break;
+	case KG_METHOD_DAEMON_TOKEN:
+		r = kg_store_daemon_touch(ctx->db, id);
+		break;
+	default:
+		return;
+	}
+	if (r != KG_OK)
+		kg_log_warn("last_used_at of %s not updated", pr->pr_subject);
+}
+
+/*
+ * A repeat of a credential this worker validated (authcache.h).  On a
+ * miss, *epoch is the revocation epoch to file the result under, read
+ * before the validation that follows.
+ */
+static int
+from_cache(struct kg_ctx *ctx, const unsigned char h[32],
+    struct kg_principal *pr, struct kg_rev_epoch *epoch)
+{
+	uint64_t	id;
+
+	if (kg_authcache_get(ctx->authcache, ctx->db, h, kg_ctx_now_ms(ctx),
+	    pr, &id)) {
+		if (id != 0)
+			touch(ctx, pr, id);
+		return 1;
+	}
+	memset(pr, 0, sizeof(*pr));
+	kg_revocation_peek(epoch);
+	return 0;
+}
+
+static void
+to_cache(struct kg_ctx *ctx, const unsigned char h[32],
+    const struct kg_rev_epoch *epoch, const struct kg_principal *pr,
+    int64_t until)
+{
+	kg_authcache_put(ctx->authcache, h, epoch, kg_ctx_now_ms(ctx), pr,
+	    until, pr->pr_row_id);
+}
+
+/*
  * An API key (SPEC 6): shape, checksum, prefix and type first, with no
  * query; then one indexed read by SHA-256.  The hash is the lookup key,
  * so no secret is compared in C.  A database failure never grants.
@@ -154,11 +215,12 @@ static enum kg_authn_result
 apikey_principal(struct kg_ctx *ctx, const char *t, size_t len,
     struct kg_principal *pr, struct kg_response *resp)
 {
-	struct kg_token	 tk;
-	struct kg_apikey k;
-	unsigned char	 h[32];
-	char		 tok[KG_TOKEN_MAX];
-	enum kg_err	 r;
+	struct kg_token		 tk;
+	struct kg_apikey	 k;
+	struct kg_rev_epoch	 epoch;
+	unsigned char		 h[32];
+	char			 tok[KG_TOKEN_MAX];
+	enum kg_err		 r;
 
 	if (len >= sizeof(tok))
 		goto invalid;
@@ -174,6 +236,8 @@ apikey_principal(struct kg_ctx *ctx, const char *t, size_t len,
 		kg_resp_from_err(resp, KG_ERR_INTERNAL);
 		return KG_AUTHN_REFUSED;
 	}
+	if (from_cache(ctx, h, pr, &epoch))
+		return KG_AUTHN_OK;
 	r = kg_store_apikey_lookup(ctx->db, h, &k);
 	if (r == KG_ERR_NOT_FOUND)
 		goto invalid;
@@ -215,6 +279,10 @@ apikey_principal(struct kg_ctx *ctx, const char *t, size_t len,
 	(void)snprintf(pr->pr_key_prefix, sizeof(pr->pr_key_prefix), "%s",
 	    k.ak_id8);
 	pr->pr_expires_at = k.ak_expires_us / 1000000;
+	pr->pr_row_id = k.ak_id;
+	/* Its end by the database's clock, as every expiry decision. */
+	to_cache(ctx, h, &epoch, pr, k.ak_expires_in < 0 ? 0 :
+	    kg_ctx_now_sec(ctx) + k.ak_expires_in);
 	return KG_AUTHN_OK;
 invalid:
 	OPENSSL_cleanse(tok, sizeof(tok));
@@ -238,6 +306,61 @@ is_opaque_shape(const struct kg_config *cfg, const char *type, const char *t,
 	    t[plen + 3] == '_';
 }
 
+/* An access token: signature, claims, then its revocation state. */
+static enum kg_authn_result
+jwt_principal(struct kg_ctx *ctx, const char *t, size_t len,
+    struct kg_principal *pr, struct kg_response *resp)
+{
+	int		revoked = 1;
+	enum kg_err	r;
+
+	r = kg_session_jwt_check(ctx, t, len, pr, &revoked);
+	if (r == KG_OK && !revoked)
+		return KG_AUTHN_OK;
+	memset(pr, 0, sizeof(*pr));
+	if (r == KG_OK)
+		kg_resp_error(resp, 401, "token_revoked",
+		    "The access token has been revoked.");
+	else if (r == KG_ERR_INVALID)
+		kg_resp_error(resp, 401, "invalid_token",
+		    "The credential is not valid.");
+	else	/* never grant when the revocation state is unknown */
+		kg_resp_from_err(resp, r == KG_ERR_INTERNAL ||
+		    r == KG_ERR_NOMEM ? r : KG_ERR_DB);
+	return KG_AUTHN_REFUSED;
+}
+
+typedef enum kg_authn_result (*validate_fn)(struct kg_ctx *, const char *,
+    size_t, struct kg_principal *, struct kg_response *);
+
+/*
+ * validate behind the worker's cache: a repeat of a credential it granted
+ * costs no query and no signature check.  An access token lives to
+ * exp + leeway, as kg_jwt_verify counts; org and daemon tokens have no
+ * end of their own.
+ */
+static enum kg_authn_result
+cached(struct kg_ctx *ctx, const char *t, size_t len, struct kg_principal *pr,
+    struct kg_response *resp, validate_fn validate)
+{
+	struct kg_rev_epoch	epoch;
+	unsigned char		h[32];
+	enum kg_authn_result	a;
+
+	if (ctx->authcache == NULL)
+		return validate(ctx, t, len, pr, resp);
+	if (kg_store_hash(t, len, h) != KG_OK) {
+		kg_resp_from_err(resp, KG_ERR_INTERNAL);
+		return KG_AUTHN_REFUSED;
+	}
+	if (from_cache(ctx, h, pr, &epoch))
+		return KG_AUTHN_OK;
+	if ((a = validate(ctx, t, len, pr, resp)) == KG_AUTHN_OK)
+		to_cache(ctx, h, &epoch, pr, pr->pr_method == KG_METHOD_JWT ?
+		    pr->pr_expires_at + ctx->cfg->clock_leeway : 0);
+	return a;
+}
+
 enum kg_authn_result
 kg_authn(struct kg_ctx *ctx, const struct kg_request *req,
     struct kg_principal *pr, struct kg_response *resp)
@@ -256,31 +379,14 @@ kg_authn(struct kg_ctx *ctx, const struct kg_request *req,
 	}
 	if (is_admin_key(ctx->cfg, t, len))
 		return admin_principal(req, pr, resp);
-	if (kg_authn_jwt_shape(t, len)) {
-		int		revoked = 1;
-		enum kg_err	r;
-
-		r = kg_session_jwt_check(ctx, t, len, pr, &revoked);
-		if (r == KG_OK && !revoked)
-			return KG_AUTHN_OK;
-		memset(pr, 0, sizeof(*pr));
-		if (r == KG_OK)
-			kg_resp_error(resp, 401, "token_revoked",
-			    "The access token has been revoked.");
-		else if (r == KG_ERR_INVALID)
-			kg_resp_error(resp, 401, "invalid_token",
-			    "The credential is not valid.");
-		else	/* never grant when the revocation state is unknown */
-			kg_resp_from_err(resp, r == KG_ERR_INTERNAL ||
-			    r == KG_ERR_NOMEM ? r : KG_ERR_DB);
-		return KG_AUTHN_REFUSED;
-	}
+	if (kg_authn_jwt_shape(t, len))
+		return cached(ctx, t, len, pr, resp, jwt_principal);
 	if (is_opaque_shape(ctx->cfg, "sk", t, len))
 		return apikey_principal(ctx, t, len, pr, resp);
 	if (is_opaque_shape(ctx->cfg, "ot", t, len))
-		return kg_orgtoken_authn(ctx, t, len, pr, resp);
+		return cached(ctx, t, len, pr, resp, kg_orgtoken_authn);
 	if (len > 4 && strncmp(t, "mdt_", 4) == 0)
-		return kg_daemon_authn(ctx, t, len, pr, resp);
+		return cached(ctx, t, len, pr, resp, kg_daemon_authn);
 	/* Install tokens (mit_) are spent only by the exchange: never here. */
 	kg_resp_error(resp, 401, "invalid_token",
 	    "The credential is not valid.");

@@ -40,6 +40,8 @@ struct kg_principal {
 	char		 pr_jti[33];		/* JWT only */
 	char		 pr_sid[64];		/* JWT only: session family */
 	int64_t		 pr_iat;		/* JWT only */
+	uint64_t	 pr_row_id;		/* API key, org or daemon token:
+						 * its row (last_used_at) */
 };
 
 /* The whoami "method" string of m ("jwt", "api_key", ...); "" for NONE. */

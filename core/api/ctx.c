@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/api/authcache.h"
 #include "core/api/ctx.h"
 #include "core/base/buf.h"
 #include "core/base/log.h"
@@ -43,7 +44,9 @@ kg_ctx_init(struct kg_ctx *ctx, const struct kg_config *cfg)
 		goto fail;
 	}
 	if ((r = kg_eth_new(&ctx->eth)) != KG_OK ||
-	    (r = kg_db_open(&ctx->db, cfg)) != KG_OK)
+	    (r = kg_db_open(&ctx->db, cfg)) != KG_OK ||
+	    (r = kg_authcache_new(&ctx->authcache, cfg->auth_cache_size)) !=
+	    KG_OK)
 		goto fail;
 	return KG_OK;
 fail:
@@ -56,6 +59,8 @@ kg_ctx_free(struct kg_ctx *ctx)
 {
 	struct kg_buf	*docs = ctx->docs_html;
 
+	kg_authcache_free(ctx->authcache);
+	ctx->authcache = NULL;
 	kg_db_close(ctx->db);
 	ctx->db = NULL;
 	kg_jwt_keys_free(ctx->jwt);
@@ -77,4 +82,13 @@ kg_ctx_now_sec(struct kg_ctx *ctx)
 
 	ctx->now(&ts);
 	return (int64_t)ts.tv_sec;
+}
+
+int64_t
+kg_ctx_now_ms(struct kg_ctx *ctx)
+{
+	struct timespec	ts;
+
+	ctx->now(&ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -15,6 +15,7 @@
 #include "core/base/err.h"
 #include "core/base/json.h"
 
+struct kg_authcache;
 struct kg_db;
 struct kg_eth;
 struct kg_jwt_keys;
@@ -29,6 +30,8 @@ struct kg_ctx {
 	struct kg_eth		*eth;		/* secp256k1 context, randomised */
 	struct kg_jwt_keys	*jwt;		/* signing and verification keys */
 	struct kg_json		 json;		/* request body parser, reused */
+	struct kg_authcache	*authcache;	/* validated credentials, or
+						 * NULL (auth_cache_size 0) */
 };
 
 /*
@@ -50,5 +53,7 @@ void		kg_ctx_free(struct kg_ctx *ctx);
 
 /* ctx's clock in whole seconds since the epoch (JWT times, key expiry). */
 int64_t		kg_ctx_now_sec(struct kg_ctx *ctx);
+/* The same in milliseconds. */
+int64_t		kg_ctx_now_ms(struct kg_ctx *ctx);
 
 #endif

@@ -540,6 +540,7 @@ kg_daemon_authn(struct kg_ctx *ctx, const char *token, size_t len,
 	(void)snprintf(pr->pr_subject, sizeof(pr->pr_subject),
 	    "daemon:%" PRIu64, t.dt_id);
 	(void)snprintf(pr->pr_ns, sizeof(pr->pr_ns), "%s", t.dt_ns);
+	pr->pr_row_id = t.dt_id;
 	/* Best effort, at most once a minute: never fails the request. */
 	if (t.dt_touch_due && kg_store_daemon_touch(ctx->db, t.dt_id) != KG_OK)
 		kg_log_warn("daemon token %" PRIu64 ": last_used_at not "

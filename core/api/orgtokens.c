@@ -378,5 +378,6 @@ kg_orgtoken_authn(struct kg_ctx *ctx, const char *token, size_t len,
 	(void)snprintf(pr->pr_scopes, sizeof(pr->pr_scopes), "admin");
 	(void)snprintf(pr->pr_key_prefix, sizeof(pr->pr_key_prefix), "%s",
 	    t.ot_id8);
+	pr->pr_row_id = t.ot_id;
 	return KG_AUTHN_OK;
 }

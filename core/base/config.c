@@ -231,6 +231,7 @@ static const struct cfg_key cfg_keys[] = {
 	/* operations */
 	K_STR("metrics_allow", metrics_allow, "127.0.0.1 ::1", 0,
 	    chk_addr_list),
+	K_LONG("auth_cache_size", auth_cache_size, "512", 0, 65536),
 
 	/* abuse resistance */
 	K_LONG("rate_ip_rate", rate_ip_rate, "50", 0, 1000000),

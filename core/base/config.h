@@ -97,6 +97,8 @@ struct kg_config {
 
 	/* operations */
 	char		*metrics_allow;		/* space-separated addresses / CIDRs */
+	long		 auth_cache_size;	/* validated credentials kept per
+						 * worker; 0 = no cache */
 
 	/* abuse resistance (0 disables a limit) */
 	long		 rate_ip_rate;		/* requests per second sustained */

@@ -20,7 +20,8 @@
     "k.wallet, k.created_by, k.created_at, k.expires_at, k.revoked_at, " \
     "k.last_used_at, k.expires_at IS NOT NULL AND " \
     "k.expires_at <= UTC_TIMESTAMP(6), k.last_used_at IS NULL OR " \
-    "k.last_used_at < UTC_TIMESTAMP(6) - INTERVAL 60 SECOND " \
+    "k.last_used_at < UTC_TIMESTAMP(6) - INTERVAL 30 SECOND, " \
+    "TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), k.expires_at) " \
     "FROM api_keys k JOIN namespaces n ON n.id = k.namespace_id "
 
 static struct kg_sql S_KEY_INSERT = KG_SQL("apikey_insert",
@@ -44,12 +45,12 @@ static struct kg_sql S_KEY_LIST = KG_SQL("apikey_list",
 
 static struct kg_sql S_KEY_REVOKE = KG_SQL("apikey_revoke",
     "UPDATE api_keys SET revoked_at = UTC_TIMESTAMP(6) "
-    "WHERE namespace_id = ? AND id = ? AND revoked_at IS NULL", 0);
+    "WHERE namespace_id = ? AND id = ? AND revoked_at IS NULL", KG_SQL_REVOKES);
 
 static struct kg_sql S_KEY_TOUCH = KG_SQL("apikey_touch",
     "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP(6) WHERE id = ? AND "
     "(last_used_at IS NULL OR "
-    "last_used_at < UTC_TIMESTAMP(6) - INTERVAL 60 SECOND)",
+    "last_used_at < UTC_TIMESTAMP(6) - INTERVAL 30 SECOND)",
     KG_SQL_IDEMPOTENT);
 
 /*
@@ -159,6 +160,8 @@ key_row(const struct kg_db_row *row, void *arg)
 	    kg_db_row_time_us(row, 12);
 	k->ak_expired = kg_db_row_int(row, 13) != 0;
 	k->ak_touch_due = kg_db_row_int(row, 14) != 0;
+	k->ak_expires_in = kg_db_row_isnull(row, 15) ? -1 :
+	    kg_db_row_int(row, 15);
 	return KG_OK;
 }
 

@@ -32,6 +32,7 @@
 #include "core/base/log.h"
 #include "core/base/metrics.h"
 #include "core/store/db.h"
+#include "core/store/revocation.h"
 
 /* Result buffers start at the column's declared size, up to this. */
 #define KG_DB_COLBUF_MAX	1024
@@ -88,6 +89,7 @@ struct kg_db {
 	 */
 	enum kg_err		 db_txn_abort;
 	int			 db_busy;	/* reading a result */
+	int			 db_txn_revokes; /* the epoch was bumped */
 	/*
 	 * keygate_db_errors_total{kind="statement"} counts failures that
 	 * reach the caller.  A retryable one (deadlock, lock wait, lost
@@ -874,11 +876,59 @@ kg_db_run(struct kg_db *db, struct kg_sql *sql,
 	}
 }
 
+/* A KG_SQL_REVOKES statement and its arguments, run as a transaction. */
+struct kg_db_revoke {
+	struct kg_sql			*rv_sql;
+	const struct kg_db_param	*rv_params;
+	size_t				 rv_nparams;
+	unsigned long long		 rv_affected;
+};
+
+static enum kg_err
+kg_db_revoke_txn(struct kg_db *db, void *arg)
+{
+	struct kg_db_revoke	*rv = arg;
+
+	return kg_db_exec(db, rv->rv_sql, rv->rv_params, rv->rv_nparams,
+	    &rv->rv_affected);
+}
+
+/*
+ * A revocation and its epoch bump commit together or not at all: outside
+ * a transaction the statement gets one of its own.
+ */
+static enum kg_err
+kg_db_exec_revoking(struct kg_db *db, struct kg_sql *sql,
+    const struct kg_db_param *params, size_t nparams,
+    unsigned long long *affected)
+{
+	struct kg_db_revoke	rv = { sql, params, nparams, 0 };
+	unsigned long long	n = 0;
+	enum kg_err		r;
+
+	if (!db->db_in_txn) {
+		r = kg_db_txn(db, kg_db_revoke_txn, &rv);
+		if (affected != NULL)
+			*affected = r == KG_OK ? rv.rv_affected : 0;
+		return r;
+	}
+	r = kg_db_run(db, sql, params, nparams, NULL, NULL, NULL, &n);
+	if (r == KG_OK && n > 0 && !db->db_txn_revokes) {
+		if ((r = kg_revocation_note(db)) == KG_OK)
+			db->db_txn_revokes = 1;
+	}
+	if (affected != NULL)
+		*affected = r == KG_OK ? n : 0;
+	return r;
+}
+
 enum kg_err
 kg_db_exec(struct kg_db *db, struct kg_sql *sql,
     const struct kg_db_param *params, size_t nparams,
     unsigned long long *affected)
 {
+	if (sql->sql_flags & KG_SQL_REVOKES)
+		return kg_db_exec_revoking(db, sql, params, nparams, affected);
 	if (affected != NULL)
 		*affected = 0;
 	return kg_db_run(db, sql, params, nparams, NULL, NULL, NULL, affected);
@@ -1174,6 +1224,7 @@ kg_db_txn_once(struct kg_db *db, kg_db_txn_fn fn, void *arg, int *committing)
 		return r;
 	db->db_in_txn = 1;
 	db->db_txn_abort = KG_OK;
+	db->db_txn_revokes = 0;
 	r = fn(db, arg);
 	/* fn may have swallowed the error that ended the transaction. */
 	if (r == KG_OK && db->db_txn_abort != KG_OK)
@@ -1181,7 +1232,12 @@ kg_db_txn_once(struct kg_db *db, kg_db_txn_fn fn, void *arg, int *committing)
 	if (r == KG_OK) {
 		*committing = 1;
 		r = kg_db_text(db, "COMMIT", "COMMIT");
+		/* Even when COMMIT's fate is unknown: a needless flush is
+		 * harmless, a stale cached grant is not. */
+		if (db->db_txn_revokes && r != KG_ERR_DB_RETRY)
+			kg_revocation_committed();
 	}
+	db->db_txn_revokes = 0;
 	if (r != KG_OK && db->db_conn != NULL) {
 		/* Reset the abort mark so ROLLBACK itself may run. */
 		db->db_txn_abort = KG_OK;

@@ -73,6 +73,15 @@ struct kg_db_row;
 
 /* Flags of a statement. */
 #define KG_SQL_IDEMPOTENT	0x01	/* re-running it after a lost connection is harmless */
+/*
+ * It can end a credential's validity (revoked_at, a jti or subject
+ * logout).  When it matches rows, kg_db_exec adds one to the revocation
+ * epoch in the same transaction (running it in one of its own outside
+ * kg_db_txn) and, after COMMIT, tells this host's credential caches
+ * (core/store/revocation.h).  Every statement that can turn a credential
+ * that validated into one that does not must carry it.
+ */
+#define KG_SQL_REVOKES		0x02
 
 /*
  * A statement: a name for logs, its text with `?` placeholders, its flags,

@@ -36,7 +36,7 @@
     "d.created_at, d.expires_at, d.revoked_at, d.last_seen_at, " \
     "d.last_used_at, d.revoked_at IS NULL AND " \
     "d.expires_at > UTC_TIMESTAMP(6), d.last_used_at IS NULL OR " \
-    "d.last_used_at < UTC_TIMESTAMP(6) - INTERVAL 60 SECOND " \
+    "d.last_used_at < UTC_TIMESTAMP(6) - INTERVAL 30 SECOND " \
     "FROM daemon_tokens d JOIN namespaces n ON n.id = d.namespace_id "
 
 static struct kg_sql S_INSTALL_INSERT = KG_SQL("install_insert",
@@ -95,12 +95,12 @@ static struct kg_sql S_DAEMON_LIST = KG_SQL("daemon_list",
 
 static struct kg_sql S_DAEMON_REVOKE = KG_SQL("daemon_revoke",
     "UPDATE daemon_tokens SET revoked_at = UTC_TIMESTAMP(6) "
-    "WHERE namespace_id = ? AND id = ? AND revoked_at IS NULL", 0);
+    "WHERE namespace_id = ? AND id = ? AND revoked_at IS NULL", KG_SQL_REVOKES);
 
 static struct kg_sql S_DAEMON_TOUCH = KG_SQL("daemon_touch",
     "UPDATE daemon_tokens SET last_used_at = UTC_TIMESTAMP(6) WHERE id = ? "
     "AND (last_used_at IS NULL OR "
-    "last_used_at < UTC_TIMESTAMP(6) - INTERVAL 60 SECOND)",
+    "last_used_at < UTC_TIMESTAMP(6) - INTERVAL 30 SECOND)",
     KG_SQL_IDEMPOTENT);
 
 static struct kg_sql S_DAEMON_SEEN = KG_SQL("daemon_seen",

@@ -21,7 +21,7 @@ struct kg_audit;
 #define KG_DAEMON_ID_MAX	128	/* bytes (printable ASCII) */
 #define KG_ENROLL_BY_MAX	128	/* created_by */
 /* last_used_at of a daemon token is written at most this often. */
-#define KG_DAEMON_TOUCH_INTERVAL	60
+#define KG_DAEMON_TOUCH_INTERVAL	30
 /*
  * What kg_store_install_cleanup keeps by default: an install token is
  * deleted only once its expiry lies this far in the past, used or not.

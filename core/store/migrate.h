@@ -29,7 +29,7 @@
 struct kg_db;
 
 /* The schema version this binary needs (the highest schema/NNN_*.sql). */
-#define KG_SCHEMA_VERSION	2
+#define KG_SCHEMA_VERSION	3
 
 /* One migration file. */
 struct kg_migration {

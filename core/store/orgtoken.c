@@ -13,7 +13,7 @@
     "t.id, t.namespace_id, n.name, t.id8, t.name, t.created_by, " \
     "t.created_at, t.revoked_at, t.last_used_at, " \
     "t.last_used_at IS NULL OR " \
-    "t.last_used_at < UTC_TIMESTAMP(6) - INTERVAL 60 SECOND " \
+    "t.last_used_at < UTC_TIMESTAMP(6) - INTERVAL 30 SECOND " \
     "FROM org_tokens t JOIN namespaces n ON n.id = t.namespace_id "
 
 static struct kg_sql S_OT_INSERT = KG_SQL("orgtoken_insert",
@@ -33,12 +33,12 @@ static struct kg_sql S_OT_LIST = KG_SQL("orgtoken_list",
 
 static struct kg_sql S_OT_REVOKE = KG_SQL("orgtoken_revoke",
     "UPDATE org_tokens SET revoked_at = UTC_TIMESTAMP(6) "
-    "WHERE namespace_id = ? AND id = ? AND revoked_at IS NULL", 0);
+    "WHERE namespace_id = ? AND id = ? AND revoked_at IS NULL", KG_SQL_REVOKES);
 
 static struct kg_sql S_OT_TOUCH = KG_SQL("orgtoken_touch",
     "UPDATE org_tokens SET last_used_at = UTC_TIMESTAMP(6) WHERE id = ? AND "
     "(last_used_at IS NULL OR "
-    "last_used_at < UTC_TIMESTAMP(6) - INTERVAL 60 SECOND)",
+    "last_used_at < UTC_TIMESTAMP(6) - INTERVAL 30 SECOND)",
     KG_SQL_IDEMPOTENT);
 
 static enum kg_err

@@ -21,7 +21,7 @@ struct kg_audit;
 #define KG_ORGTOKEN_NAME_BYTES		(4 * KG_ORGTOKEN_NAME_MAX)
 #define KG_ORGTOKEN_CREATED_BY_MAX	128
 /* last_used_at is written at most this often per token (as API keys). */
-#define KG_ORGTOKEN_TOUCH_INTERVAL	60
+#define KG_ORGTOKEN_TOUCH_INTERVAL	30
 
 /* A token as stored (never its secret). */
 struct kg_orgtoken {

@@ -80,7 +80,7 @@ static struct kg_sql S_REFRESH_LINK = KG_SQL("refresh_link",
 
 static struct kg_sql S_FAMILY_REVOKE = KG_SQL("session_family_revoke",
     "UPDATE session_families SET revoked_at = UTC_TIMESTAMP(6), "
-    "revoked_reason = ? WHERE id = ? AND revoked_at IS NULL", 0);
+    "revoked_reason = ? WHERE id = ? AND revoked_at IS NULL", KG_SQL_REVOKES);
 
 /*
  * A live family's time left and its subject's current track in the
@@ -102,18 +102,20 @@ static struct kg_sql S_FAMILY_BY_REFRESH = KG_SQL("session_family_by_refresh",
 static struct kg_sql S_JTI_REVOKE = KG_SQL("jti_revoke",
     "INSERT INTO jwt_revocations (jti, subject, namespace, track, "
     "token_expires_at, revoked_at, reason) "
-    "VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6), ?)", 0);
+    "VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6), ?)", KG_SQL_REVOKES);
 
 static struct kg_sql S_SUBJECT_LOGOUT = KG_SQL("subject_logout",
     "INSERT INTO subject_logouts (namespace, subject, logged_out_at) "
     "VALUES (?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE "
-    "logged_out_at = GREATEST(logged_out_at, VALUES(logged_out_at))", 0);
+    "logged_out_at = GREATEST(logged_out_at, VALUES(logged_out_at))",
+    KG_SQL_REVOKES);
 
 static struct kg_sql S_SUBJECT_FAMILIES_REVOKE = KG_SQL(
     "subject_families_revoke",
     "UPDATE session_families f JOIN namespaces n ON n.id = f.namespace_id "
     "SET f.revoked_at = UTC_TIMESTAMP(6), f.revoked_reason = ? "
-    "WHERE n.name = ? AND f.subject = ? AND f.revoked_at IS NULL", 0);
+    "WHERE n.name = ? AND f.subject = ? AND f.revoked_at IS NULL",
+    KG_SQL_REVOKES);
 
 /*
  * iat has second resolution: a token issued in second T is caught by a
@@ -133,25 +135,40 @@ static struct kg_sql S_TOKEN_REVOKED = KG_SQL("token_revoked",
     "AND n.name = l.namespace AND f.subject = l.subject "
     "AND f.created_at > l.logged_out_at))", KG_SQL_IDEMPOTENT);
 
-/* Per process: fetched on first use, immutable, survives fork. */
-static EVP_MD	*kg_sha256;
+/*
+ * Per process: fetched and made on first use, reused by every hash (the
+ * one-shot EVP_Digest allocates a context each call), survive fork.
+ */
+static EVP_MD		*kg_sha256;
+static EVP_MD_CTX	*kg_sha256_ctx;
+
+enum kg_err
+kg_store_hash(const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int	n = 0;
+
+	if (kg_sha256_ctx == NULL) {
+		if (kg_sha256 == NULL &&
+		    (kg_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
+			kg_log_error("EVP_MD_fetch SHA256 failed");
+			return KG_ERR_INTERNAL;
+		}
+		if ((kg_sha256_ctx = EVP_MD_CTX_new()) == NULL)
+			return KG_ERR_NOMEM;
+	}
+	if (!EVP_DigestInit_ex2(kg_sha256_ctx, kg_sha256, NULL) ||
+	    !EVP_DigestUpdate(kg_sha256_ctx, data, len) ||
+	    !EVP_DigestFinal_ex(kg_sha256_ctx, out, &n) || n != 32) {
+		kg_log_error("SHA-256 failed");
+		return KG_ERR_INTERNAL;
+	}
+	return KG_OK;
+}
 
 enum kg_err
 kg_store_token_hash(const char *token, unsigned char out[32])
 {
-	unsigned int	len = 0;
-
-	if (kg_sha256 == NULL &&
-	    (kg_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
-		kg_log_error("EVP_MD_fetch SHA256 failed");
-		return KG_ERR_INTERNAL;
-	}
-	if (!EVP_Digest(token, strlen(token), out, &len, kg_sha256, NULL) ||
-	    len != 32) {
-		kg_log_error("EVP_Digest failed");
-		return KG_ERR_INTERNAL;
-	}
-	return KG_OK;
+	return kg_store_hash(token, strlen(token), out);
 }
 
 enum kg_err

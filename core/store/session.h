@@ -41,6 +41,8 @@ enum kg_rotate {
  * once per process and reused.  Returns KG_OK or KG_ERR_INTERNAL.
  */
 enum kg_err	kg_store_token_hash(const char *token, unsigned char out[32]);
+/* The same for len bytes that need not end in a NUL. */
+enum kg_err	kg_store_hash(const void *data, size_t len, unsigned char out[32]);
 
 /*
  * Creates a live family for subject in namespace ns_id at track, expiring

@@ -37,7 +37,7 @@ static const char *const init_tables[] = {
 	"session_families", "refresh_tokens", "jwt_revocations",
 	"subject_logouts", "api_keys", "apps", "install_tokens",
 	"daemon_tokens", "org_tokens", "audit_events", "rate_buckets",
-	"serial_locks", NULL
+	"serial_locks", "revocation_epoch", NULL
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -395,7 +395,9 @@ START_TEST(migrate_refuses_bad_directories)
 	kg_migrate_list_free(list, n);
 
 	/* A statement without its ';': the file is refused before it runs. */
-	tmpdir_put(dir, "002_b.sql", "SELECT 1;\n");	/* up to this binary's */
+	/* Up to this binary's version. */
+	tmpdir_put(dir, "002_b.sql", "SELECT 1;\n");
+	tmpdir_put(dir, "003_b.sql", "SELECT 1;\n");
 	tmpdir_put(dir, "001_a.sql",
 	    "CREATE TABLE IF NOT EXISTS a (id INT PRIMARY KEY);\n"
 	    "CREATE TABLE IF NOT EXISTS a2 (id INT PRIMARY KEY)\n");
@@ -449,26 +451,27 @@ START_TEST(migrate_splits_statements)
 	tmpdir_put(dir, "002_second.sql",
 	    "ALTER TABLE t ADD COLUMN IF NOT EXISTS w INT NULL;\n"
 	    "UPDATE t SET w = id * 10;\n");
+	tmpdir_put(dir, "003_third.sql", "SELECT 1;\n");
 	ck_assert_msg(kg_migrate_run(db, dir, 0, NULL, NULL, err,
 	    sizeof(err)) == KG_OK, "%s", err);
 	ck_assert_int_eq(kg_migrate_current(db, &v), KG_OK);
-	ck_assert_int_eq(v, 2);
+	ck_assert_int_eq(v, 3);
 	ck_assert_int_eq(kg_test_db_scalar(&cfg, "SELECT COUNT(*) FROM t"), 2);
 	ck_assert_int_eq(kg_test_db_scalar(&cfg, "SELECT SUM(w) FROM t"), 30);
 	ck_assert_int_eq(kg_test_db_scalar(&cfg,
 	    "SELECT COUNT(*) FROM t WHERE v = 'x;y'"), 1);
 
 	/* A failing statement: error, version unchanged. */
-	tmpdir_put(dir, "003_broken.sql", "CREATE TABLOO nonsense;\n");
+	tmpdir_put(dir, "004_broken.sql", "CREATE TABLOO nonsense;\n");
 	memset(&c, 0, sizeof(c));
 	err[0] = '\0';
 	ck_assert_int_eq(kg_migrate_run(db, dir, 0, count_cb, &c, err,
 	    sizeof(err)), KG_ERR_DB);
-	ck_assert_msg(strstr(err, "003_broken.sql") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "004_broken.sql") != NULL, "%s", err);
 	ck_assert_int_eq(c.ev[KG_MIGRATE_APPLYING], 1);
 	ck_assert_int_eq(c.ev[KG_MIGRATE_APPLIED], 0);
 	ck_assert_int_eq(kg_migrate_current(db, &v), KG_OK);
-	ck_assert_int_eq(v, 2);
+	ck_assert_int_eq(v, 3);
 	/* The lock was released: another session can take it at once. */
 	ck_assert_int_eq(kg_test_db_scalar(&cfg,
 	    "SELECT GET_LOCK(CONCAT('keygate_migrate:', DATABASE()), 0)"),
@@ -1449,7 +1452,9 @@ START_TEST(admin_status_and_migrate)
 	snprintf(cmd, sizeof(cmd), "--json migrate --dry-run %s", args);
 	ck_assert_int_eq(run_admin(&cfg, cmd, out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "\"pending\":[{\"version\":1,\"name\":\"init\"},"
-	    "{\"version\":2,\"name\":\"serial_locks\"}]") != NULL, "%s", out);
+	    "{\"version\":2,\"name\":\"serial_locks\"},"
+	    "{\"version\":3,\"name\":\"revocation_epoch\"}]") != NULL, "%s",
+	    out);
 	ck_assert_int_eq(count_tables(&cfg), 0);
 	snprintf(cmd, sizeof(cmd), "migrate %s", args);
 	ck_assert_int_eq(run_admin(&cfg, cmd, NULL, 0), 0);
@@ -1457,7 +1462,7 @@ START_TEST(admin_status_and_migrate)
 	snprintf(cmd, sizeof(cmd), "--json status %s", args);
 	ck_assert_int_eq(run_admin(&cfg, cmd, out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "\"up_to_date\":true") != NULL, "%s", out);
-	ck_assert_msg(strstr(out, "\"schema_version\":2") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\"schema_version\":3") != NULL, "%s", out);
 
 	/* Usage errors and a bad schema directory: 2. */
 	ck_assert_int_eq(run_admin(&cfg, "frobnicate", NULL, 0), 2);

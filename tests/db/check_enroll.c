@@ -504,19 +504,23 @@ START_TEST(http_enrollment_story)
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
 	    "daemon_tokens WHERE last_seen_at > UTC_TIMESTAMP(6) - INTERVAL "
 	    "1 MINUTE AND last_used_at IS NOT NULL"), 1);
-	/* last_used_at: written at most once a minute. */
+	/*
+	 * last_used_at: written at most every KG_DAEMON_TOUCH_INTERVAL
+	 * (30 s) by a full validation (check_authcache: the cache's touch).
+	 */
 	{
 		MYSQL	*m = kg_test_conn(&hcfg);
 
+		kg_ht_cache_off();
 		kg_test_sql(m, "UPDATE daemon_tokens SET last_used_at = "
-		    "UTC_TIMESTAMP(6) - INTERVAL 30 SECOND");
+		    "UTC_TIMESTAMP(6) - INTERVAL 20 SECOND");
 		ck_assert_int_eq(call("GET", "/v1/daemon/whoami", dtok, NULL),
 		    200);
 		ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) "
 		    "FROM daemon_tokens WHERE last_used_at < UTC_TIMESTAMP(6) - "
-		    "INTERVAL 29 SECOND"), 1);
+		    "INTERVAL 19 SECOND"), 1);
 		kg_test_sql(m, "UPDATE daemon_tokens SET last_used_at = "
-		    "UTC_TIMESTAMP(6) - INTERVAL 61 SECOND");
+		    "UTC_TIMESTAMP(6) - INTERVAL 31 SECOND");
 		mysql_close(m);
 		ck_assert_int_eq(call("GET", "/v1/daemon/whoami", dtok, NULL),
 		    200);

@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <check.h>
 #include <json-c/json.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
+#include "core/api/authcache.h"
 #include "core/api/router.h"
 #include "core/crypto/eth.h"
 #include "core/store/db.h"
@@ -22,6 +24,42 @@ struct kg_response	 hresp;
 json_object		*hjson;
 
 static const char	*ht_remote = KG_HT_REMOTE;
+static long long	 ht_skew_ms;
+static struct timespec	 ht_frozen;	/* tv_sec 0: the clock runs */
+
+/* The real (or frozen) clock, moved by kg_ht_advance_ms. */
+static void
+ht_now(struct timespec *ts)
+{
+	long long	ns;
+
+	if (ht_frozen.tv_sec != 0)
+		*ts = ht_frozen;
+	else
+		clock_gettime(CLOCK_REALTIME, ts);
+	ns = (long long)ts->tv_nsec + ht_skew_ms % 1000 * 1000000LL;
+	ts->tv_sec += ht_skew_ms / 1000 + ns / 1000000000LL;
+	ts->tv_nsec = ns % 1000000000LL;
+}
+
+void
+kg_ht_cache_off(void)
+{
+	kg_authcache_free(hctx.authcache);
+	hctx.authcache = NULL;
+}
+
+void
+kg_ht_freeze_clock(void)
+{
+	clock_gettime(CLOCK_REALTIME, &ht_frozen);
+}
+
+void
+kg_ht_advance_ms(long long ms)
+{
+	ht_skew_ms += ms;
+}
 
 void
 kg_ht_cfg_str(char **field, const char *value)
@@ -46,6 +84,9 @@ kg_ht_setup(const struct kg_ht_opts *o)
 	memset(&hctx, 0, sizeof(hctx));
 	memset(&hresp, 0, sizeof(hresp));
 	ck_assert_int_eq(kg_ctx_init(&hctx, &hcfg), KG_OK);
+	ht_skew_ms = 0;
+	ht_frozen.tv_sec = 0;
+	hctx.now = ht_now;
 	hjson = NULL;
 }
 

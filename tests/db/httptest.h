@@ -47,6 +47,20 @@ struct kg_ht_opts {
  */
 void		 kg_ht_setup(const struct kg_ht_opts *o);
 
+/*
+ * Turns hctx's credential cache off, for tests of what each full
+ * validation does (queries, last_used_at writes).
+ */
+void		 kg_ht_cache_off(void);
+
+/*
+ * Moves hctx's clock forward (JWT times, the cache's view of the
+ * revocation epoch's age).
+ */
+void		 kg_ht_advance_ms(long long ms);
+/* Stops hctx's clock where it is; only kg_ht_advance_ms moves it then. */
+void		 kg_ht_freeze_clock(void);
+
 /* Replaces a config string of hcfg (the teardown frees it). */
 void		 kg_ht_cfg_str(char **field, const char *value);
 

@@ -113,18 +113,19 @@ run_with "$conf2" --json status --schema-dir "$schema"
 rc "status --json, behind" 1
 kg_expect_eq "up_to_date" "$(j .up_to_date)" false
 kg_expect_eq "schema_version" "$(j .schema_version)" 0
-kg_expect_eq "pending versions" "$(j '[.pending[].version] | join(" ")')" "1 2"
+kg_expect_eq "pending versions" "$(j '[.pending[].version] | join(" ")')" "1 2 3"
 kg_expect_eq "schema_dir" "$(j .schema_dir)" "$schema"
 
 run_with "$conf2" migrate --dry-run --schema-dir "$schema"
 rc "migrate --dry-run" 0
 kg_expect_match "dry run lists 001" "$OUT" 'would apply 001_init'
 kg_expect_match "dry run lists 002" "$OUT" 'would apply 002_serial_locks'
+kg_expect_match "dry run lists 003" "$OUT" 'would apply 003_revocation_epoch'
 run_with "$conf2" --json migrate --dry-run --schema-dir "$schema"
 rc "migrate --dry-run --json" 0
 kg_expect_eq "dry run json" "$(j .dry_run)" true
 kg_expect_eq "dry run pending" "$(j '[.pending[].name] | join(" ")')" \
-    "init serial_locks"
+    "init serial_locks revocation_epoch"
 kg_expect_eq "dry run applied nothing" "$(tables)" 0
 
 # The directory: --schema-dir, else $KEYGATE_SCHEMA_DIR, else built in.
@@ -159,12 +160,12 @@ fi
 run_with "$conf2" migrate --schema-dir "$schema"
 rc "migrate" 0
 kg_expect_match "migrate applies 001" "$OUT" 'applying 001_init \.\.\. done'
-kg_expect_match "migrate reports the version" "$OUT" 'schema version 2'
+kg_expect_match "migrate reports the version" "$OUT" 'schema version 3'
 [ "$(tables)" -gt 5 ] || kg_fail "migrate created $(tables) tables"
 run_with "$conf2" --json migrate --schema-dir "$schema"
 rc "migrate again" 0
 kg_expect_eq "nothing applied again" "$(j '.applied | length')" 0
-kg_expect_eq "migrated version" "$(j .schema_version)" 2
+kg_expect_eq "migrated version" "$(j .schema_version)" 3
 run_with "$conf2" --json migrate --dry-run --schema-dir "$schema"
 kg_expect_eq "nothing pending" "$(j '.pending | length')" 0
 run_with "$conf2" status --schema-dir "$schema"

@@ -39,7 +39,7 @@ kg_expect_eq "/health nosniff" "$(kg_header x-content-type-options)" nosniff
 # ---------------------------------------------------------------- /ready
 kg_request GET "$url/ready"
 kg_expect_eq "/ready status" "$KG_STATUS" 200
-kg_expect_eq "/ready body" "$KG_BODY" '{"status":"ready","schema_version":2}'
+kg_expect_eq "/ready body" "$KG_BODY" '{"status":"ready","schema_version":3}'
 
 # ---------------------------------------------------------------- 404 / 405
 kg_request GET "$url/no/such/path"
@@ -163,7 +163,7 @@ out=$(cgi "$conf3" /ready | tr -d '\r')
 kg_expect_match "unmigrated: status" "$out" '^Status: 503'
 kg_expect_match "unmigrated: Retry-After" "$out" 'Retry-After: [0-9]+'
 kg_expect_match "unmigrated: body" "$out" \
-    '\{"status":"unavailable","error":"unavailable","message":"schema version 0, expected 2: run keygate-admin migrate"\}'
+    '\{"status":"unavailable","error":"unavailable","message":"schema version 0, expected 3: run keygate-admin migrate"\}'
 
 conf4=$KG_TMP/keygate-nodb.conf
 kg_write_config "$conf4" "db_socket = $KG_TMP/no-such.sock" "db_user = root" \
