@@ -13,8 +13,9 @@
  *   - the revocation epoch (core/store/revocation.h) is the one recorded
  *     before the lookup that filled the entry: a revocation on this host
  *     ends every entry at once, one on another host within 1 s;
- *   - that epoch could be read in the last second: with the database
- *     gone, nothing is served from memory for longer than that.
+ *   - that epoch could be read in the last second, and the last try to
+ *     read it did not fail: with the database gone, nothing is served
+ *     from memory for longer than that, nor once a worker found out.
  * Only grants are kept.  The cache is one fixed array, allocated once per
  * worker: a lookup allocates nothing.
  */

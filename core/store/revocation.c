@@ -136,9 +136,16 @@ kg_revocation_current(struct kg_db *db, int64_t now_ms,
 	if (!fresh(now_ms, KG_REV_POLL_MS) && claim(now_ms)) {
 		r = poll_db(db, now_ms);
 		atomic_store(&kg_rev->rr_claim_ms, 0);
-		if (r != KG_OK)
+		if (r != KG_OK) {
 			kg_log_warn("revocation epoch not read: cached "
 			    "credentials unused until it is");
+			/*
+			 * The read may have waited out the database timeouts,
+			 * long after now_ms: what was fresh then is not now,
+			 * and a database failure never grants.
+			 */
+			return r;
+		}
 	}
 	if (!fresh(now_ms, KG_REV_STALE_MS))
 		return r != KG_OK ? r : KG_ERR_DB;

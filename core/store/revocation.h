@@ -58,8 +58,8 @@ void		kg_revocation_peek(struct kg_rev_epoch *e);
 /*
  * The current epoch at now_ms (milliseconds, CLOCK_REALTIME), reading the
  * database when this host's reading is due.  KG_OK with *e, or an error
- * when no reading younger than KG_REV_STALE_MS exists (the database cannot
- * be read): then no cached answer may be used.
+ * when that read failed or no reading younger than KG_REV_STALE_MS
+ * exists: then no cached answer may be used.
  */
 enum kg_err	kg_revocation_current(struct kg_db *db, int64_t now_ms,
 		    struct kg_rev_epoch *e);
