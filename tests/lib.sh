@@ -1009,13 +1009,7 @@ KG_PRIVATE_DB=
 kg_apache_reachable_db() {
 	kg_apache_can "$KEYGATE_TEST_DB_SOCKET" && return 0
 	kg_log "Apache's user $KG_APACHE_USER cannot reach $KEYGATE_TEST_DB_SOCKET: starting a private MariaDB"
-	KG_PRIVATE_DB=$KG_TMP/db
-	mkdir -p "$KG_PRIVATE_DB" && chmod 755 "$KG_PRIVATE_DB" ||
-		kg_error "cannot create $KG_PRIVATE_DB"
-	KEYGATE_DB_FAST=1 "$top_srcdir/tools/dbctl" start "$KG_PRIVATE_DB" \
-	    >"$KG_TMP/dbctl.log" 2>&1 ||
-		kg_error "private MariaDB did not start: $(tail -5 "$KG_TMP/dbctl.log")"
-	export KEYGATE_TEST_DB_SOCKET=$KG_PRIVATE_DB/mysqld.sock
+	kg_private_db
 	kg_apache_can "$KEYGATE_TEST_DB_SOCKET" ||
 		kg_error "Apache's user cannot reach $KEYGATE_TEST_DB_SOCKET either"
 }
@@ -1123,4 +1117,41 @@ kg_keygate_conf() {
 	shift
 	kg_write_config "$file" "admin_key = $akey" "$@"
 	kg_db_config_lines "$KG_DB" >>"$file"
+}
+
+# ---------------------------------------------------------------- a database of one's own
+# kg_private_db: starts a MariaDB server of this test's own under
+# $KG_TMP/db (tools/dbctl, KEYGATE_DB_FAST=1), stopped by kg_cleanup, and
+# points KEYGATE_TEST_DB_SOCKET at it: for a test that stops, kills or
+# freezes the server, which the shared one of the run must never be.
+# Sets KG_PRIVATE_DB.  Skips without mariadbd.
+kg_private_db() {
+	kg_require_prog mariadb mariadb-admin mariadb-install-db
+	[ -x "${MARIADBD:-/usr/sbin/mariadbd}" ] ||
+		kg_skip "mariadbd is not installed"
+	KG_PRIVATE_DB=$KG_TMP/db
+	# 755: Apache's user may have to reach the socket (kg_apache_reachable_db).
+	mkdir -p "$KG_PRIVATE_DB" && chmod 755 "$KG_PRIVATE_DB" ||
+		kg_error "cannot create $KG_PRIVATE_DB"
+	KEYGATE_DB_FAST=1 "$top_srcdir/tools/dbctl" start "$KG_PRIVATE_DB" \
+	    >>"$KG_TMP/dbctl.log" 2>&1 ||
+		kg_error "private MariaDB did not start: $(tail -5 "$KG_TMP/dbctl.log")"
+	export KEYGATE_TEST_DB_SOCKET=$KG_PRIVATE_DB/mysqld.sock
+}
+
+# kg_private_db_pid: prints the pid of the server kg_private_db started,
+# or nothing when it is not running.
+kg_private_db_pid() {
+	local pid
+	pid=$(cat "$KG_PRIVATE_DB/mariadbd.pid" 2>/dev/null) || return 0
+	kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
+	return 0
+}
+
+# kg_private_db_start: starts that server again (after a stop or a kill)
+# and waits until it answers.
+kg_private_db_start() {
+	KEYGATE_DB_FAST=1 "$top_srcdir/tools/dbctl" start "$KG_PRIVATE_DB" \
+	    >>"$KG_TMP/dbctl.log" 2>&1 ||
+		kg_error "private MariaDB did not start again: $(tail -5 "$KG_TMP/dbctl.log")"
 }
