@@ -98,7 +98,15 @@ check_value(const struct kg_jfield *f, json_object *v, struct kg_jval *out)
 			return -1;
 		errno = 0;
 		out->jv_int = json_object_get_int64(v);
-		if (errno != 0 || out->jv_int < f->jf_min ||
+		/*
+		 * json-c saturates what int64 cannot hold as it parses: 2^63
+		 * and up read as INT64_MAX (from a uint64), -2^63 - 1 and
+		 * below as INT64_MIN.  Such a number is out of range, never
+		 * taken for another; INT64_MIN itself cannot be told from a
+		 * clamped one, so it is refused too.
+		 */
+		if (errno != 0 || json_object_get_uint64(v) > INT64_MAX ||
+		    out->jv_int == INT64_MIN || out->jv_int < f->jf_min ||
 		    out->jv_int > f->jf_max)
 			return -1;
 		return 0;

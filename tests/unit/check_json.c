@@ -1,4 +1,5 @@
 /* check_json.c: declared JSON input and the generic body rules of SPEC 1. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,46 @@ START_TEST(bad_field_cases)
 }
 END_TEST
 
+/*
+ * json-c saturates integers int64 cannot hold (2^63 reads as INT64_MAX):
+ * such a number is refused, never taken for the bound it was clamped to.
+ */
+START_TEST(int64_range_exact)
+{
+	static const struct kg_jfield wide[] = {
+		{ "n", KG_JT_INT, KG_JF_REQUIRED, INT64_MIN, INT64_MAX },
+		{ NULL, 0, 0, 0, 0 },
+	};
+	static const struct { const char *body; int ok; long long n; } cases[] = {
+		{ "{\"n\":9223372036854775807}", 1, INT64_MAX },
+		{ "{\"n\":-9223372036854775807}", 1, -INT64_MAX },
+		{ "{\"n\":9223372036854775808}", 0, 0 },
+		{ "{\"n\":18446744073709551615}", 0, 0 },
+		{ "{\"n\":18446744073709551616}", 0, 0 },
+		{ "{\"n\":100000000000000000000000000}", 0, 0 },
+		{ "{\"n\":-9223372036854775808}", 0, 0 },
+		{ "{\"n\":-9223372036854775809}", 0, 0 },
+	};
+	struct kg_jval	 w[1];
+	const char	*bad;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum kg_json_status st = kg_json_parse(&js, cases[i].body,
+		    strlen(cases[i].body), wide, w, &bad);
+
+		if (cases[i].ok) {
+			ck_assert_msg(st == KG_JSON_OK, "case %zu refused", i);
+			ck_assert(w[0].jv_int == cases[i].n);
+		} else {
+			ck_assert_msg(st == KG_JSON_BAD_FIELD, "case %zu: %d", i,
+			    (int)st);
+			ck_assert_str_eq(bad, "n");
+		}
+	}
+}
+END_TEST
+
 START_TEST(utf8_strict)
 {
 	ck_assert_int_eq(kg_utf8_valid("", 0), 1);
@@ -154,6 +195,7 @@ json_suite(void)
 	tcase_add_test(tc, depth_limit_is_32);
 	tcase_add_test(tc, utf8_strict);
 	tcase_add_test(tc, bad_field_cases);
+	tcase_add_test(tc, int64_range_exact);
 	suite_add_tcase(s, tc);
 	return s;
 }
