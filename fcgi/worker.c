@@ -40,11 +40,21 @@
  *     ITIMER_REAL interrupts a read that blocks longer than the I/O
  *     timeout (SIGALRM has a handler without SA_RESTART and is never
  *     blocked), libfcgi closes that connection and returns, and the worker
- *     goes back to waiting;
+ *     goes back to waiting.  But parameters cut short between two of them
+ *     (by the alarm, or by a connection closed early) look complete to
+ *     libfcgi: the worker finds the error left on the input stream and
+ *     closes the connection unanswered, never deciding on the part that
+ *     arrived (an authorizer whose KEYGATE_REQUIRE_SCOPE never came would
+ *     grant without it);
  *   - from then on, SO_RCVTIMEO and SO_SNDTIMEO on the connection bound
- *     each read of the body and each write of the answer (not the total:
- *     a slow but steady upload is fine); a read that times out fails the
- *     request like a client that went away, and the connection is closed.
+ *     each read of the body and each write of the answer; a read that
+ *     times out fails the request like a client that went away, and the
+ *     connection is closed;
+ *   - and the body as a whole must arrive within KG_WORKER_BODY_TIMEOUTS
+ *     I/O timeouts (a one-shot ITIMER_REAL): a slow but steady upload is
+ *     fine, one byte at a time just within each read's timeout (what a
+ *     web server that streams bodies passes on from a slow client) is
+ *     not.  The drain after an early answer gets one I/O timeout in all.
  * (Setting the options on the listening socket would not do: Linux copies
  * them to accepted TCP sockets, but not to accepted unix sockets.)
  */
@@ -124,20 +134,21 @@ kg_worker_io_timeout_init(int *secs)
 }
 
 /*
- * Arms (on != 0) or disarms the timer that interrupts a read blocked in
- * FCGX_Accept_r.  Periodic: libfcgi may go on to accept the next waiting
- * connection in the same call, and that one is bounded by the next tick.
+ * Arms the timer that interrupts, secs seconds from now, the read then
+ * blocked (secs 0: disarms it); periodic: again every secs seconds.
+ * FCGX_Accept_r runs under a periodic one: libfcgi may go on to accept
+ * the next waiting connection in the same call, and that one is bounded
+ * by the next tick.
  */
 static void
-worker_accept_timer(int on)
+worker_timer(int secs, int periodic)
 {
 	struct itimerval	it;
 
 	memset(&it, 0, sizeof(it));
-	if (on) {
-		it.it_value.tv_sec = worker_io_timeout;
-		it.it_interval.tv_sec = worker_io_timeout;
-	}
+	it.it_value.tv_sec = secs;
+	if (periodic)
+		it.it_interval.tv_sec = secs;
 	/* Cannot fail with these values. */
 	(void)setitimer(ITIMER_REAL, &it, NULL);
 }
@@ -242,8 +253,15 @@ worker_serve(struct kg_wstate *ws, FCGX_Request *fr)
 	enum kg_err		 e;
 	int			 with_body = 0;
 
+	/* The body in all (see the top of this file); off before core runs. */
+	worker_alarm = 0;
+	worker_timer(worker_io_timeout * KG_WORKER_BODY_TIMEOUTS, 0);
 	e = kg_marshal_request(&ws->ws_m, fr->envp, fcgx_read, fr->in,
 	    cfg->base_path, cfg->max_body, &req);
+	worker_timer(0, 0);
+	if (e == KG_ERR_IO && worker_alarm)
+		kg_log_info("closed a request whose body took longer than %d s",
+		    worker_io_timeout * KG_WORKER_BODY_TIMEOUTS);
 	snprintf(ws->ws_method, sizeof(ws->ws_method), "%s", req.method);
 	ws->ws_path = req.path;
 	worker_answer(ws, e, &req);
@@ -267,7 +285,9 @@ worker_serve(struct kg_wstate *ws, FCGX_Request *fr)
 	if (req.role != KG_ROLE_AUTHORIZER && (e != KG_OK ||
 	    req.body_too_large)) {
 		FCGX_FFlush(fr->out);
+		worker_timer(worker_io_timeout, 0);
 		kg_marshal_drain(fcgx_read, fr->in, KG_WORKER_DRAIN_MAX);
+		worker_timer(0, 0);
 	}
 }
 
@@ -427,9 +447,9 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 		/* libfcgi reports some failures with a stale errno. */
 		errno = 0;
 		worker_alarm = 0;
-		worker_accept_timer(1);
+		worker_timer(worker_io_timeout, 1);
 		rc = FCGX_Accept_r(&fr);
-		worker_accept_timer(0);
+		worker_timer(0, 0);
 		/* Almost surely: the alarm interrupted a read.  (Logged on
 		 * success too: libfcgi then went on to the next connection
 		 * within the same call.) */
@@ -446,6 +466,15 @@ kg_worker_run(const struct kg_config *cfg, int listen_fd, pid_t master_pid)
 			kg_log_error("accept failed: %s", rc > -4096 ?
 			    strerror(-rc) : "libfcgi error");
 			goto out;
+		}
+		/* Parameters cut short (see the top of this file): nothing
+		 * was decided, nothing is answered. */
+		if (FCGX_GetError(fr.in) != 0) {
+			kg_log_info("closed a connection whose parameters were "
+			    "cut short");
+			FCGX_Free(&fr, 0);
+			worker_conn_close(&fr, listen_fd, 1);
+			continue;
 		}
 		/* ipcFd is outside libfcgi's documented fields: read only.
 		 * Without the options the request is still served. */

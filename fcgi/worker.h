@@ -40,6 +40,15 @@
 #define KG_WORKER_IO_TIMEOUT_ENV	"KEYGATE_FCGI_IO_TIMEOUT"
 
 /*
+ * The whole request body must arrive within this many I/O timeouts (2
+ * minutes by default: at least 546 bytes/s for a 64 KiB body), not only
+ * each read within one: else a client that sends a byte just before each
+ * read times out holds a worker for days, through any web server that
+ * streams bodies to the application.
+ */
+#define KG_WORKER_BODY_TIMEOUTS		4
+
+/*
  * Sets the I/O timeout of the workers forked from now on: the value of the
  * environment variable KG_WORKER_IO_TIMEOUT_ENV when it is set, else
  * KG_WORKER_IO_TIMEOUT.  Returns KG_OK and the timeout in *secs (when
