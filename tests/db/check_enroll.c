@@ -1,13 +1,17 @@
 /*
  * check_enroll.c: install tokens and daemon tokens (SPEC 7) against a
- * real MariaDB: the exchange under 32 racing processes (alone and
- * against the cleanup statement), expired and used tokens, then every
+ * real MariaDB: the exchange under 64 racing processes (alone and
+ * against the cleanup statement, in the store and through kg_dispatch), expired and used tokens, then every
  * endpoint and error code through kg_dispatch: the whole enrollment
  * story, the daemon-route gate, revocation, namespace isolation, audit.
  */
+#include <sys/wait.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <json-c/json.h>
@@ -23,7 +27,8 @@
 #include "tests/db/httptest.h"
 
 #define ADMIN	KG_HT_ADMIN
-#define NRACE	32
+/* kg_test_race's most: the install token race of issue 7. */
+#define NRACE	64
 #define TOK_LEN	44
 
 #define jget	kg_ht_get
@@ -348,6 +353,85 @@ hex40(const char *s)
 {
 	return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
 }
+
+/*
+ * NRACE processes POST /v1/install-tokens/exchange with one install token
+ * at once, each through kg_dispatch on a context (and connection) of its
+ * own, released together by closing a pipe.  Exactly one gets 200 and its
+ * daemon token; every other one gets SPEC 7's 401
+ * install_token_already_used, nothing else.  Child exit codes: 0 200,
+ * 1 already used, 100 anything else.
+ */
+START_TEST(http_exchange_race)
+{
+	char	tok[TOK_LEN + 1], body[512], b;
+	pid_t	pids[NRACE];
+	int	gate[2], i, status, won = 0, used = 0;
+
+	mint("acme", tok);
+	ck_assert_int_eq(pipe(gate), 0);
+	for (i = 0; i < NRACE; i++) {
+		ck_assert_int_ge(pids[i] = fork(), 0);
+		if (pids[i] == 0) {
+			struct kg_ctx		c;
+			struct kg_request	req;
+			struct kg_response	resp;
+			const char		*out;
+			int			rc;
+
+			close(gate[1]);
+			while (read(gate[0], &b, 1) < 0 && errno == EINTR)
+				continue;
+			memset(&c, 0, sizeof(c));
+			memset(&resp, 0, sizeof(resp));
+			if (kg_ctx_init(&c, &hcfg) != KG_OK)
+				_exit(100);
+			(void)snprintf(body, sizeof(body), "{\"token\":\"%s\","
+			    "\"daemon_id\":\"racer-%d\"}", tok, i);
+			kg_ht_request(&req, "POST",
+			    "/v1/install-tokens/exchange", NULL, NULL, NULL,
+			    "application/json", body);
+			kg_dispatch(&c, &req, &resp);
+			out = kg_buf_str(&resp.body);
+			if (resp.status == 200)
+				rc = 0;
+			else if (resp.status == 401 && strstr(out,
+			    "\"install_token_already_used\"") != NULL)
+				rc = 1;
+			else {
+				fprintf(stderr, "racer %d: %d %s\n", i,
+				    resp.status, out);
+				rc = 100;
+			}
+			kg_resp_free(&resp);
+			kg_ctx_free(&c);
+			_exit(rc);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);
+	for (i = 0; i < NRACE; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_msg(WEXITSTATUS(status) <= 1, "racer %d: exit %d", i,
+		    WEXITSTATUS(status));
+		if (WEXITSTATUS(status) == 0)
+			won++;
+		else
+			used++;
+	}
+	ck_assert_int_eq(won, 1);
+	ck_assert_int_eq(used, NRACE - 1);
+	/* One daemon token, the winner's, linked to the spent install token. */
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "daemon_tokens"), 1);
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "install_tokens i JOIN daemon_tokens d ON d.id = "
+	    "i.daemon_token_id WHERE i.used_at IS NOT NULL"), 1);
+	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
+	    "audit_events WHERE action = 'install_token_exchange'"), 1);
+}
+END_TEST
 
 START_TEST(http_mint_contract)
 {
@@ -817,6 +901,7 @@ enroll_suite(void)
 	tcase_set_timeout(th, 60);
 	tcase_add_checked_fixture(th, hsetup, kg_ht_teardown);
 	tcase_add_test(th, http_mint_contract);
+	tcase_add_test(th, http_exchange_race);
 	tcase_add_test(th, http_exchange_errors);
 	tcase_add_test(th, http_enrollment_story);
 	tcase_add_test(th, http_daemon_route_gate);
