@@ -6,36 +6,52 @@
 #include "core/api/ratelimit.h"
 #include "core/store/ratelimit.h"
 
+/*
+ * The kind's bucket for key into *b, its name into bkey; 0 when the
+ * kind's limit is disabled, -1 for an unknown kind.
+ */
+static int
+bucket_for(const struct kg_config *cfg, enum kg_rate_kind kind,
+    const char *key, char bkey[160], struct kg_rate_bucket *b)
+{
+	switch (kind) {
+	case KG_RATE_ADDR:
+		b->rb_rate = cfg->rate_ip_rate;
+		b->rb_burst = cfg->rate_ip_burst;
+		break;
+	case KG_RATE_WALLET:
+		b->rb_rate = cfg->rate_wallet_rate;
+		b->rb_burst = cfg->rate_wallet_burst;
+		break;
+	default:
+		return -1;
+	}
+	if (b->rb_rate <= 0)
+		return 0;
+	if (b->rb_burst < 1)
+		b->rb_burst = 1;
+	/* An address is at most 45 bytes (IPv6 text); cut anything longer. */
+	snprintf(bkey, 160, "%c:%.100s", kind == KG_RATE_ADDR ? 'a' : 'w',
+	    key != NULL ? key : "");
+	b->rb_key = bkey;
+	return 1;
+}
+
 enum kg_err
 kg_rate_take(struct kg_ctx *ctx, enum kg_rate_kind kind, const char *key,
     int *allowed, long *retry_after)
 {
-	char	bkey[160];
-	long	rate, burst;
+	struct kg_rate_bucket	b;
+	char			bkey[160];
+	int			on;
 
 	*allowed = 1;
 	*retry_after = 0;
-	switch (kind) {
-	case KG_RATE_ADDR:
-		rate = ctx->cfg->rate_ip_rate;
-		burst = ctx->cfg->rate_ip_burst;
-		break;
-	case KG_RATE_WALLET:
-		rate = ctx->cfg->rate_wallet_rate;
-		burst = ctx->cfg->rate_wallet_burst;
-		break;
-	default:
+	if ((on = bucket_for(ctx->cfg, kind, key, bkey, &b)) < 0)
 		return KG_ERR_INTERNAL;
-	}
-	if (rate <= 0)
+	if (on == 0)
 		return KG_OK;
-	if (burst < 1)
-		burst = 1;
-	/* An address is at most 45 bytes (IPv6 text); cut anything longer. */
-	snprintf(bkey, sizeof(bkey), "%c:%.100s",
-	    kind == KG_RATE_ADDR ? 'a' : 'w', key != NULL ? key : "");
-	return kg_store_rate_take(ctx->db, bkey, rate, burst, allowed,
-	    retry_after);
+	return kg_store_rate_take_all(ctx->db, &b, 1, allowed, retry_after);
 }
 
 void
@@ -61,16 +77,24 @@ enum kg_err
 kg_rate_check_wallet(struct kg_ctx *ctx, const struct kg_request *req,
     const char *wallet, struct kg_response *resp, int *limited)
 {
-	enum kg_err	r;
-	int		allowed;
-	long		retry;
+	struct kg_rate_bucket	b[2];
+	char			akey[160], wkey[160];
+	enum kg_err		r;
+	size_t			n = 0;
+	long			retry;
+	int			allowed;
 
 	*limited = 0;
-	if ((r = kg_rate_take(ctx, KG_RATE_ADDR, req->remote_addr, &allowed,
-	    &retry)) != KG_OK)
-		return r;
-	if (allowed && (r = kg_rate_take(ctx, KG_RATE_WALLET, wallet,
-	    &allowed, &retry)) != KG_OK)
+	/* Address first, then wallet: one transaction, one commit. */
+	if (bucket_for(ctx->cfg, KG_RATE_ADDR, req->remote_addr, akey,
+	    &b[n]) > 0)
+		n++;
+	if (bucket_for(ctx->cfg, KG_RATE_WALLET, wallet, wkey, &b[n]) > 0)
+		n++;
+	if (n == 0)
+		return KG_OK;
+	if ((r = kg_store_rate_take_all(ctx->db, b, n, &allowed, &retry)) !=
+	    KG_OK)
 		return r;
 	if (!allowed) {
 		kg_rate_refuse(resp, retry);

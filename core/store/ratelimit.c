@@ -31,13 +31,13 @@ static struct kg_sql S_RATE_TOUCH = KG_SQL("rate_touch",
     "ON DUPLICATE KEY UPDATE bucket_key = bucket_key", 0);
 
 struct rate_take {
-	const char	*rt_key;
-	long		 rt_rate;
-	long		 rt_burst;
+	const struct kg_rate_bucket	*rt_b;
+	size_t				 rt_n;
 	/* results, reset at every run of the transaction */
-	int		 rt_allowed;
-	double		 rt_tokens;
-	long long	 rt_now_us;
+	int				 rt_allowed;
+	double				 rt_tokens;	/* of the refusing bucket */
+	long				 rt_rate;	/* of the refusing bucket */
+	long long			 rt_now_us;
 };
 
 static enum kg_err
@@ -50,25 +50,25 @@ rate_row(const struct kg_db_row *row, void *arg)
 	return KG_OK;
 }
 
+/* Takes a token from one bucket: *taken 1, or 0 and t->rt_tokens. */
 static enum kg_err
-rate_txn(struct kg_db *db, void *arg)
+rate_one(struct kg_db *db, struct rate_take *t, const struct kg_rate_bucket *b,
+    int *taken)
 {
-	struct rate_take	*t = arg;
-	enum kg_err		 r;
+	enum kg_err	r;
 
-	t->rt_allowed = 0;
-	t->rt_tokens = 0;
+	*taken = 0;
 	{
-		struct kg_db_param p[] = { KG_P_TEXT(t->rt_key),
-		    KG_P_INT(t->rt_burst) };
+		struct kg_db_param p[] = { KG_P_TEXT(b->rb_key),
+		    KG_P_INT(b->rb_burst) };
 
 		if ((r = kg_db_exec(db, &S_RATE_TOUCH, KG_DB_ARGS(p),
 		    NULL)) != KG_OK)
 			return r;
 	}
 	{
-		struct kg_db_param p[] = { KG_P_INT(t->rt_burst),
-		    KG_P_INT(t->rt_rate), KG_P_TEXT(t->rt_key) };
+		struct kg_db_param p[] = { KG_P_INT(b->rb_burst),
+		    KG_P_INT(b->rb_rate), KG_P_TEXT(b->rb_key) };
 
 		r = kg_db_query_one(db, &S_RATE_LOCK, KG_DB_ARGS(p),
 		    rate_row, t);
@@ -77,39 +77,69 @@ rate_txn(struct kg_db *db, void *arg)
 		return r;
 	if (t->rt_tokens < 1.0)
 		return KG_OK;	/* refused: nothing to write */
-	t->rt_tokens -= 1.0;
-	t->rt_allowed = 1;
+	*taken = 1;
 	{
-		struct kg_db_param p[] = { KG_P_DOUBLE(t->rt_tokens),
-		    KG_P_TIME_US(t->rt_now_us), KG_P_TEXT(t->rt_key) };
+		struct kg_db_param p[] = { KG_P_DOUBLE(t->rt_tokens - 1.0),
+		    KG_P_TIME_US(t->rt_now_us), KG_P_TEXT(b->rb_key) };
 
 		return kg_db_exec(db, &S_RATE_SET, KG_DB_ARGS(p), NULL);
 	}
 }
 
+static enum kg_err
+rate_txn(struct kg_db *db, void *arg)
+{
+	struct rate_take	*t = arg;
+	enum kg_err		 r;
+	size_t			 i;
+	int			 taken;
+
+	t->rt_allowed = 0;
+	t->rt_tokens = 0;
+	for (i = 0; i < t->rt_n; i++) {
+		if ((r = rate_one(db, t, &t->rt_b[i], &taken)) != KG_OK)
+			return r;
+		if (!taken) {
+			t->rt_rate = t->rt_b[i].rb_rate;
+			return KG_OK;	/* commits what earlier buckets gave */
+		}
+	}
+	t->rt_allowed = 1;
+	return KG_OK;
+}
+
+static int
+bucket_ok(const struct kg_rate_bucket *b)
+{
+	return b->rb_rate >= 1 && b->rb_burst >= 1 && b->rb_key != NULL &&
+	    b->rb_key[0] != '\0' && strlen(b->rb_key) <= KG_RATE_KEY_MAX;
+}
+
 enum kg_err
-kg_store_rate_take(struct kg_db *db, const char *key, long rate, long burst,
-    int *allowed, long *retry_after)
+kg_store_rate_take_all(struct kg_db *db, const struct kg_rate_bucket *b,
+    size_t n, int *allowed, long *retry_after)
 {
 	struct rate_take	 t;
 	enum kg_err		 r;
 	double			 wait;
+	size_t			 i;
 
 	*allowed = 0;
 	*retry_after = 0;
-	if (rate < 1 || burst < 1 || key == NULL || key[0] == '\0' ||
-	    strlen(key) > KG_RATE_KEY_MAX)
+	if (n == 0 || n > KG_RATE_BUCKETS_MAX)
 		return KG_ERR_INVALID;
+	for (i = 0; i < n; i++)
+		if (!bucket_ok(&b[i]))
+			return KG_ERR_INVALID;
 	memset(&t, 0, sizeof(t));
-	t.rt_key = key;
-	t.rt_rate = rate;
-	t.rt_burst = burst;
+	t.rt_b = b;
+	t.rt_n = n;
 	if ((r = kg_db_txn(db, rate_txn, &t)) != KG_OK)
 		return r;
 	*allowed = t.rt_allowed;
 	if (!t.rt_allowed) {
 		/* whole seconds, rounded up, without libm */
-		wait = (1.0 - t.rt_tokens) / (double)rate;
+		wait = (1.0 - t.rt_tokens) / (double)t.rt_rate;
 		*retry_after = (long)wait;
 		if ((double)*retry_after < wait)
 			(*retry_after)++;
@@ -117,4 +147,13 @@ kg_store_rate_take(struct kg_db *db, const char *key, long rate, long burst,
 			*retry_after = 1;
 	}
 	return KG_OK;
+}
+
+enum kg_err
+kg_store_rate_take(struct kg_db *db, const char *key, long rate, long burst,
+    int *allowed, long *retry_after)
+{
+	struct kg_rate_bucket	b = { key, rate, burst };
+
+	return kg_store_rate_take_all(db, &b, 1, allowed, retry_after);
 }

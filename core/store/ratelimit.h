@@ -23,4 +23,26 @@ struct kg_db;
 enum kg_err	kg_store_rate_take(struct kg_db *db, const char *key,
 		    long rate, long burst, int *allowed, long *retry_after);
 
+/* One bucket of kg_store_rate_take_all. */
+struct kg_rate_bucket {
+	const char	*rb_key;
+	long		 rb_rate;
+	long		 rb_burst;
+};
+
+#define KG_RATE_BUCKETS_MAX	4
+
+/*
+ * As kg_store_rate_take for the n buckets (at most KG_RATE_BUCKETS_MAX),
+ * in their order, in one transaction: one commit (one log flush) instead
+ * of n.  Stops at the first bucket without a token, leaving the later
+ * ones untouched, as n calls in a row would; *allowed is 1 when every
+ * bucket gave one.  Callers lock buckets in one fixed order of kinds
+ * (addresses before wallets), so two transactions never wait on each
+ * other in a cycle.
+ */
+enum kg_err	kg_store_rate_take_all(struct kg_db *db,
+		    const struct kg_rate_bucket *b, size_t n, int *allowed,
+		    long *retry_after);
+
 #endif

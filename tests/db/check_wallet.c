@@ -273,6 +273,54 @@ START_TEST(concurrent_first_signins_one_owner)
 }
 END_TEST
 
+/*
+ * Several buckets in one transaction: each gives a token in order, and
+ * the first without one ends the take, leaving the later ones untouched
+ * (as separate takes in a row would), with the wait of the one that
+ * refused.
+ */
+START_TEST(rate_buckets_in_one_take)
+{
+	struct kg_config	 cfg;
+	struct kg_db		*db = NULL;
+	struct kg_rate_bucket	 b[2] = { { "a:1", 1, 2 }, { "w:z", 1, 3 } };
+	struct kg_db_stats	 s0, s1;
+	int			 allowed;
+	long			 retry;
+
+	kg_test_db_config(&cfg);
+	ck_assert_int_eq(kg_db_open(&db, &cfg), KG_OK);
+	kg_db_stats(db, &s0);
+	ck_assert_int_eq(kg_store_rate_take_all(db, b, 2, &allowed, &retry),
+	    KG_OK);
+	kg_db_stats(db, &s1);
+	ck_assert_int_eq(allowed, 1);
+	/* START, 3 statements a bucket, COMMIT: one commit for both. */
+	ck_assert_uint_eq(s1.ds_executions - s0.ds_executions, 8);
+	ck_assert_int_eq(kg_store_rate_take_all(db, b, 2, &allowed, &retry),
+	    KG_OK);
+	ck_assert_int_eq(allowed, 1);
+	/* The address bucket (burst 2) is empty now: the wallet's keeps 1. */
+	ck_assert_int_eq(kg_store_rate_take_all(db, b, 2, &allowed, &retry),
+	    KG_OK);
+	ck_assert_int_eq(allowed, 0);
+	ck_assert_int_eq(retry, 1);
+	ck_assert_int_eq(kg_test_db_scalar(&cfg, "SELECT FLOOR(tokens) FROM "
+	    "rate_buckets WHERE bucket_key = 'w:z'"), 1);
+	ck_assert_int_eq(kg_store_rate_take(db, "w:z", 1, 3, &allowed, &retry),
+	    KG_OK);
+	ck_assert_int_eq(allowed, 1);
+	/* Bad buckets are refused before any statement. */
+	b[1].rb_rate = 0;
+	ck_assert_int_eq(kg_store_rate_take_all(db, b, 2, &allowed, &retry),
+	    KG_ERR_INVALID);
+	ck_assert_int_eq(kg_store_rate_take_all(db, b, 0, &allowed, &retry),
+	    KG_ERR_INVALID);
+	kg_db_close(db);
+	kg_test_db_teardown(&cfg);
+}
+END_TEST
+
 START_TEST(rate_bucket_burst_refill)
 {
 	struct kg_config	 cfg;
@@ -1230,6 +1278,7 @@ wallet_suite(void)
 	tc = tcase_create("ratelimit");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, rate_bucket_burst_refill);
+	tcase_add_test(tc, rate_buckets_in_one_take);
 	tcase_add_test(tc, rate_bucket_shared_between_processes);
 	suite_add_tcase(s, tc);
 
