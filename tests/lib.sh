@@ -21,7 +21,17 @@
 #
 # Environment read: top_srcdir, top_builddir (set by `make check`),
 # LIGHTTPD, CURL (paths found by configure), KG_LIGHTTPD_EXTRA (lines
-# appended to every lighttpd.conf written).
+# appended to every lighttpd.conf written), KEYGATE_TEST_VALGRIND and
+# KEYGATE_TEST_SLOW (below).
+#
+# KEYGATE_TEST_VALGRIND=1: kg_start_fcgi runs keygate-fcgi under valgrind
+# memcheck (master and, followed across fork, every worker), each process
+# logging to $KG_TMP/valgrind/valgrind.PID.vg, and kg_cleanup fails the
+# test when a log reports an error or a definite or indirect leak (after
+# the suppressions of tests/valgrind.supp: only what is not keygate's).
+# Every wait and time limit of these helpers is then multiplied by
+# KEYGATE_TEST_SLOW (default 10; otherwise 1): a process under memcheck
+# starts and answers about ten times slower.
 
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -33,6 +43,12 @@ KG_FCGI_LOG=
 KG_LIGHTTPD_PID=
 KG_HTTP_PORT=
 KG_HTTP_URL=
+KG_VALGRIND=0
+KG_SLOW=1
+if [ "${KEYGATE_TEST_VALGRIND:-0}" = 1 ]; then
+	KG_VALGRIND=1
+	KG_SLOW=${KEYGATE_TEST_SLOW:-10}
+fi
 
 kg_log() {
 	printf '%s: %s\n' "${0##*/}" "$*" >&2
@@ -96,9 +112,10 @@ kg_track() {
 	KG_PIDS+=("$1")
 }
 
-# kg_stop PID [SECONDS]: SIGTERM, wait up to SECONDS (default 5), SIGKILL.
+# kg_stop PID [SECONDS]: SIGTERM, wait up to SECONDS (default 5, times
+# KG_SLOW), SIGKILL.
 kg_stop() {
-	local pid=$1 limit=$(( ${2:-5} * 20 )) i=0
+	local pid=$1 limit=$(( ${2:-5} * 20 * KG_SLOW )) i=0
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null
 	while kill -0 "$pid" 2>/dev/null && [ $i -lt $limit ]; do
@@ -127,6 +144,10 @@ kg_cleanup() {
 			kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 		done
 	done
+	# After every process ended: its valgrind log is complete.
+	if [ "$KG_VALGRIND" = 1 ] && ! kg_valgrind_scan; then
+		[ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || rc=1
+	fi
 	# Databases after the processes, so no session of theirs holds a lock.
 	[ ${#KG_DBS[@]} -eq 0 ] || kg_db_drop_all
 	[ -z "$KG_PRIVATE_DB" ] ||
@@ -232,9 +253,10 @@ kg_config_get() {
 }
 
 # kg_wait_listen ADDRESS [SECONDS]: waits until "tcp:HOST:PORT" accepts
-# connections or "unix:/path" exists as a socket.
+# connections or "unix:/path" exists as a socket.  (As every wait here:
+# SECONDS times KG_SLOW.)
 kg_wait_listen() {
-	local addr=$1 limit=$(( ${2:-10} * 20 )) i=0 hp host port
+	local addr=$1 limit=$(( ${2:-10} * 20 * KG_SLOW )) i=0 hp host port
 	while [ $i -lt $limit ]; do
 		case $addr in
 		unix:*)
@@ -258,21 +280,74 @@ kg_wait_listen() {
 # kg_start_fcgi CONFIGFILE [ARG...]: starts keygate-fcgi standalone with
 # that config in the background (stderr to $KG_TMP/fcgi.log, or to
 # $KG_FCGI_LOG when set) and waits until it listens.  Sets KG_FCGI_PID.
+# With KEYGATE_TEST_VALGRIND=1 under valgrind (kg_valgrind_cmd): its pid
+# is still keygate's (valgrind runs the program in its own process).
 kg_start_fcgi() {
-	local conf=$1 bin=$top_builddir/keygate-fcgi addr
+	local conf=$1 bin=$top_builddir/keygate-fcgi addr vg=()
 	shift
 	[ -x "$bin" ] || kg_error "$bin is not built"
 	[ -n "$KG_FCGI_LOG" ] || KG_FCGI_LOG=$KG_TMP/fcgi.log
 	addr=$(kg_config_get "$conf" listen)
 	[ -n "$addr" ] || kg_error "$conf has no listen line"
+	[ "$KG_VALGRIND" != 1 ] || kg_valgrind_cmd vg
 	# fd 0 from /dev/null: never looks like a web server's socket.
-	"$bin" -c "$conf" "$@" </dev/null >>"$KG_FCGI_LOG" 2>&1 &
+	"${vg[@]}" "$bin" -c "$conf" "$@" </dev/null >>"$KG_FCGI_LOG" 2>&1 &
 	KG_FCGI_PID=$!
 	kg_track "$KG_FCGI_PID"
 	if ! kg_wait_listen "$addr" 10; then
 		kg_error "keygate-fcgi did not listen on $addr (see $KG_FCGI_LOG)"
 	fi
 	kg_started "$KG_FCGI_PID" keygate-fcgi "$KG_FCGI_LOG"
+}
+
+# ---------------------------------------------------------------- valgrind
+# kg_valgrind_cmd ARRAY: sets the array named ARRAY to the valgrind command
+# (without the program) that kg_start_fcgi puts in front of keygate-fcgi.
+# Workers are forked, not executed: valgrind follows a fork by itself, and
+# %p gives each process its own log (in $KG_TMP/valgrind, writable by all:
+# a worker that dropped privileges (`user`) opens its log after the fork);
+# --trace-children=yes follows an exec too, should keygate ever run a
+# program.  Leaks count as errors only when definite or indirect (memory
+# still reachable at exit is not a leak; a "possibly lost" block is an
+# interior pointer, not a lost one).  No vgdb: nothing attaches, and a
+# worker without privileges could not remove its FIFOs in /tmp.
+kg_valgrind_cmd() {
+	local -n _vg=$1
+	local supp=$top_srcdir/tests/valgrind.supp dir=$KG_TMP/valgrind
+	command -v valgrind >/dev/null 2>&1 ||
+		kg_skip "KEYGATE_TEST_VALGRIND=1 but valgrind is not installed"
+	[ -r "$supp" ] || kg_error "cannot read $supp"
+	# Sticky: only $KG_TMP's owner (and Apache's user) can reach it.
+	{ mkdir -p "$dir" && chmod 1777 "$dir"; } || kg_error "cannot create $dir"
+	# shellcheck disable=SC2054  # the commas are valgrind's list syntax
+	_vg=(valgrind --tool=memcheck --leak-check=full --trace-children=yes
+	    --errors-for-leak-kinds=definite,indirect
+	    --show-leak-kinds=definite,indirect --error-exitcode=99
+	    --num-callers=30 --vgdb=no --suppressions="$supp"
+	    --log-file="$dir/valgrind.%p.vg")
+}
+
+# kg_valgrind_scan: at cleanup, once every process ended.  False (after
+# printing the log) when a valgrind log reports an error or a definite or
+# indirect leak, or valgrind itself complains (a worker whose log could
+# not be created is not checked: "valgrind: Cannot create log file").  A
+# log without a summary is a process that was killed (a test's kill -9,
+# or a SIGKILL at cleanup): said, but no failure.
+kg_valgrind_scan() {
+	local f bad=0 n=0
+	for f in "$KG_TMP"/valgrind/valgrind.*.vg; do
+		[ -f "$f" ] || continue
+		n=$((n + 1))
+		if grep -Eq 'ERROR SUMMARY: [1-9]|(definitely|indirectly) lost: [1-9]|^valgrind: ' "$f"; then
+			kg_log "FAIL: valgrind reports errors or leaks in ${f##*/}:"
+			cat "$f" >&2
+			bad=1
+		elif ! grep -q 'ERROR SUMMARY:' "$f"; then
+			kg_log "valgrind: ${f##*/} has no summary (the process was killed)"
+		fi
+	done
+	kg_log "valgrind: $n process log(s) scanned$([ $bad -eq 0 ] && echo ', clean')"
+	[ $bad -eq 0 ]
 }
 
 # kg_fcgi_workers [MASTERPID]: prints the pids of the master's children,
@@ -383,7 +458,7 @@ EOF
 # kg_wait_gone PID [SECONDS]: waits (default 10 s) until process PID, a
 # child of this shell or not, no longer exists.
 kg_wait_gone() {
-	local pid=$1 limit=$(( ${2:-10} * 20 )) i=0
+	local pid=$1 limit=$(( ${2:-10} * 20 * KG_SLOW )) i=0
 	while kill -0 "$pid" 2>/dev/null; do
 		[ $i -lt $limit ] || return 1
 		sleep 0.05
@@ -394,7 +469,7 @@ kg_wait_gone() {
 
 # kg_curl ARG...: curl, quiet, with a time limit on everything.
 kg_curl() {
-	"$(kg_prog curl)" -sS --max-time "${KG_CURL_TIMEOUT:-10}" "$@"
+	"$(kg_prog curl)" -sS --max-time "$(( ${KG_CURL_TIMEOUT:-10} * KG_SLOW ))" "$@"
 }
 
 # kg_http_status URL [CURL ARG...]: prints the HTTP status (000 when no
@@ -408,7 +483,7 @@ kg_http_status() {
 
 # kg_wait_http URL [SECONDS]: waits until URL answers 2xx.
 kg_wait_http() {
-	local url=$1 limit=$(( ${2:-10} * 10 )) i=0 st
+	local url=$1 limit=$(( ${2:-10} * 10 * KG_SLOW )) i=0 st
 	while [ $i -lt $limit ]; do
 		st=$(KG_CURL_TIMEOUT=2 kg_http_status "$url")
 		case $st in 2??) return 0 ;; esac
@@ -432,7 +507,7 @@ kg_http_many() {
 
 # kg_wait_log FILE REGEX [SECONDS]: waits until a line of FILE matches.
 kg_wait_log() {
-	local file=$1 re=$2 limit=$(( ${3:-10} * 20 )) i=0
+	local file=$1 re=$2 limit=$(( ${3:-10} * 20 * KG_SLOW )) i=0
 	while [ $i -lt $limit ]; do
 		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
 		sleep 0.05
