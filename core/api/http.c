@@ -93,6 +93,24 @@ kg_resp_error(struct kg_response *resp, int status, const char *code,
 		kg_resp_header(resp, "Retry-After", "%d", status == 503 ? 5 : 1);
 }
 
+/*
+ * How many bytes of s, at most max, end on a character boundary: s is
+ * UTF-8 (a member name of a checked body), and a sequence cut in two
+ * would make the answer that quotes it invalid JSON.
+ */
+static int
+utf8_cut(const char *s, size_t max)
+{
+	size_t	n = strlen(s);
+
+	if (n <= max)
+		return (int)n;
+	/* s[n] is a continuation byte: the character straddles the cut. */
+	for (n = max; n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80; n--)
+		;
+	return (int)n;
+}
+
 enum kg_err
 kg_resp_json_refused(struct kg_response *resp, enum kg_json_status st,
     const char *bad)
@@ -107,8 +125,10 @@ kg_resp_json_refused(struct kg_response *resp, enum kg_json_status st,
 		return KG_OK;
 	}
 	/* The member name is bounded and JSON-escaped by kg_resp_error. */
-	snprintf(msg, sizeof(msg), "Invalid, missing or unknown member: %.64s.",
-	    bad != NULL ? bad : "?");
+	if (bad == NULL)
+		bad = "?";
+	snprintf(msg, sizeof(msg), "Invalid, missing or unknown member: %.*s.",
+	    utf8_cut(bad, 64), bad);
 	kg_resp_error(resp, 400, "invalid_request", msg);
 	return KG_OK;
 }

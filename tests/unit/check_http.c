@@ -1,4 +1,5 @@
 /* check_http.c: response helpers, JSON escaping, query parsing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 
 #include "core/api/http.h"
 #include "core/base/buf.h"
+#include "core/base/json.h"
 
 START_TEST(json_escape_controls_and_quotes)
 {
@@ -73,6 +75,57 @@ START_TEST(error_shape_and_generic_headers)
 	kg_resp_reset(&resp);
 	kg_resp_error(&resp, 429, "rate_limited", "x");
 	ck_assert_ptr_nonnull(kg_resp_header_get(&resp, "retry-after"));
+	kg_resp_free(&resp);
+}
+END_TEST
+
+/*
+ * The member named in a refusal comes from the body and is cut to 64
+ * bytes: never inside a UTF-8 sequence, or the answer is not JSON (found
+ * by tests/fuzz/fuzz_routes).
+ */
+START_TEST(refused_member_cut_on_a_character)
+{
+	struct kg_response	resp;
+	char			name[80], want[160];
+
+	memset(&resp, 0, sizeof(resp));
+	/* 63 ASCII bytes, then a 3-byte character across the cut. */
+	memset(name, 'm', 63);
+	memcpy(name + 63, "\xee\x90\x8b" "zz", 6);
+	ck_assert_int_eq(kg_resp_json_refused(&resp, KG_JSON_BAD_FIELD, name),
+	    KG_OK);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert(kg_utf8_valid(resp.body.b_data, resp.body.b_len));
+	snprintf(want, sizeof(want), "{\"error\":\"invalid_request\","
+	    "\"message\":\"Invalid, missing or unknown member: %.63s.\"}",
+	    name);
+	ck_assert_str_eq(kg_buf_str(&resp.body), want);
+
+	/* A 2-byte character ending at byte 64 is kept whole. */
+	memset(name, 'm', 62);
+	memcpy(name + 62, "\xc3\xa9" "zz", 5);
+	ck_assert_int_eq(kg_resp_json_refused(&resp, KG_JSON_BAD_FIELD, name),
+	    KG_OK);
+	ck_assert(kg_utf8_valid(resp.body.b_data, resp.body.b_len));
+	snprintf(want, sizeof(want), "{\"error\":\"invalid_request\","
+	    "\"message\":\"Invalid, missing or unknown member: %.64s.\"}",
+	    name);
+	ck_assert_str_eq(kg_buf_str(&resp.body), want);
+
+	/* A short name is whole, a long ASCII one cut at 64. */
+	ck_assert_int_eq(kg_resp_json_refused(&resp, KG_JSON_BAD_FIELD,
+	    "\xc3\xa9t\xc3\xa9"), KG_OK);
+	ck_assert_str_eq(kg_buf_str(&resp.body), "{\"error\":\"invalid_request\","
+	    "\"message\":\"Invalid, missing or unknown member: \xc3\xa9t\xc3\xa9.\"}");
+	memset(name, 'a', 79);
+	name[79] = '\0';
+	ck_assert_int_eq(kg_resp_json_refused(&resp, KG_JSON_BAD_FIELD, name),
+	    KG_OK);
+	snprintf(want, sizeof(want), "{\"error\":\"invalid_request\","
+	    "\"message\":\"Invalid, missing or unknown member: %.64s.\"}",
+	    name);
+	ck_assert_str_eq(kg_buf_str(&resp.body), want);
 	kg_resp_free(&resp);
 }
 END_TEST
@@ -155,6 +208,7 @@ http_suite(void)
 	tcase_add_test(tc, json_escape_controls_and_quotes);
 	tcase_add_test(tc, buf_grows_and_keeps_allocation);
 	tcase_add_test(tc, error_shape_and_generic_headers);
+	tcase_add_test(tc, refused_member_cut_on_a_character);
 	tcase_add_test(tc, err_mapping_fails_closed);
 	tcase_add_test(tc, header_replace_no_crlf_and_table_full);
 	tcase_add_test(tc, query_get_decodes_and_refuses_bad_input);
