@@ -2,6 +2,8 @@
  * fuzz_request.c: libFuzzer target for a whole request: FastCGI
  * parameters and body marshalled into struct kg_request, then routed.
  * Input: NUL-separated "NAME=value" parameters, then "\0\0", then the body.
+ * Every answer must have a status in 200..599, and not 500 unless the
+ * web server's own parameters (KEYGATE_REQUIRE_*) are malformed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +33,14 @@ body_read(void *arg, char *buf, size_t len)
 	b->p += len;
 	b->left -= len;
 	return (ssize_t)len;
+}
+
+/* Does req carry parameters that only the web server's configuration sets? */
+static int
+server_config(const struct kg_request *req)
+{
+	return req->role == KG_ROLE_AUTHORIZER && (req->require_scope != NULL ||
+	    req->require_project != NULL || req->require_namespace != NULL);
 }
 
 int
@@ -72,8 +82,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	b.p = p;
 	b.left = p < end ? (size_t)(end - p) : 0;
 	if (kg_marshal_request(&m, envp, body_read, &b, "/auth", 4096, &req) ==
-	    KG_OK)
+	    KG_OK) {
 		kg_dispatch(&ctx, &req, &resp);
+		/*
+		 * Bad input is a 4xx, a missing database a 503: never a 500,
+		 * except for what the web server's configuration says (a
+		 * malformed KEYGATE_REQUIRE_* refuses as a server error).
+		 */
+		if (resp.status < 200 || resp.status > 599 ||
+		    (resp.status == 500 && !server_config(&req)))
+			abort();
+	}
 	free(copy);
 	return 0;
 }
