@@ -354,74 +354,34 @@ hex40(const char *s)
 	return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
 }
 
+/* Racer i's exchange body: the token of arg, its own daemon id. */
+static void
+exchange_body(int i, char *buf, size_t len, void *arg)
+{
+	(void)snprintf(buf, len, "{\"token\":\"%s\",\"daemon_id\":"
+	    "\"racer-%d\"}", (const char *)arg, i);
+}
+
 /*
  * NRACE processes POST /v1/install-tokens/exchange with one install token
  * at once, each through kg_dispatch on a context (and connection) of its
- * own, released together by closing a pipe.  Exactly one gets 200 and its
- * daemon token; every other one gets SPEC 7's 401
- * install_token_already_used, nothing else.  Child exit codes: 0 200,
- * 1 already used, 100 anything else.
+ * own.  Exactly one gets 200 and its daemon token; every other one gets
+ * SPEC 7's 401 install_token_already_used, nothing else.
  */
+
 START_TEST(http_exchange_race)
 {
-	char	tok[TOK_LEN + 1], body[512], b;
-	pid_t	pids[NRACE];
-	int	gate[2], i, status, won = 0, used = 0;
+	static const struct kg_ht_outcome out[] = {
+		{ 200, NULL }, { 401, "install_token_already_used" },
+	};
+	char	tok[TOK_LEN + 1];
+	int	n[2];
 
 	mint("acme", tok);
-	ck_assert_int_eq(pipe(gate), 0);
-	for (i = 0; i < NRACE; i++) {
-		ck_assert_int_ge(pids[i] = fork(), 0);
-		if (pids[i] == 0) {
-			struct kg_ctx		c;
-			struct kg_request	req;
-			struct kg_response	resp;
-			const char		*out;
-			int			rc;
-
-			close(gate[1]);
-			while (read(gate[0], &b, 1) < 0 && errno == EINTR)
-				continue;
-			memset(&c, 0, sizeof(c));
-			memset(&resp, 0, sizeof(resp));
-			if (kg_ctx_init(&c, &hcfg) != KG_OK)
-				_exit(100);
-			(void)snprintf(body, sizeof(body), "{\"token\":\"%s\","
-			    "\"daemon_id\":\"racer-%d\"}", tok, i);
-			kg_ht_request(&req, "POST",
-			    "/v1/install-tokens/exchange", NULL, NULL, NULL,
-			    "application/json", body);
-			kg_dispatch(&c, &req, &resp);
-			out = kg_buf_str(&resp.body);
-			if (resp.status == 200)
-				rc = 0;
-			else if (resp.status == 401 && strstr(out,
-			    "\"install_token_already_used\"") != NULL)
-				rc = 1;
-			else {
-				fprintf(stderr, "racer %d: %d %s\n", i,
-				    resp.status, out);
-				rc = 100;
-			}
-			kg_resp_free(&resp);
-			kg_ctx_free(&c);
-			_exit(rc);
-		}
-	}
-	close(gate[0]);
-	close(gate[1]);
-	for (i = 0; i < NRACE; i++) {
-		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
-		ck_assert(WIFEXITED(status));
-		ck_assert_msg(WEXITSTATUS(status) <= 1, "racer %d: exit %d", i,
-		    WEXITSTATUS(status));
-		if (WEXITSTATUS(status) == 0)
-			won++;
-		else
-			used++;
-	}
-	ck_assert_int_eq(won, 1);
-	ck_assert_int_eq(used, NRACE - 1);
+	kg_ht_race(NRACE, "POST", "/v1/install-tokens/exchange",
+	    exchange_body, tok, out, 2, n);
+	ck_assert_int_eq(n[0], 1);
+	ck_assert_int_eq(n[1], NRACE - 1);
 	/* One daemon token, the winner's, linked to the spent install token. */
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
 	    "daemon_tokens"), 1);

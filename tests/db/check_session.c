@@ -602,71 +602,35 @@ START_TEST(http_refresh_rotation_and_reuse)
 }
 END_TEST
 
+/* Every racer's refresh body: the one refresh token of arg. */
+static void
+refresh_body(int i, char *buf, size_t len, void *arg)
+{
+	(void)i;
+	(void)snprintf(buf, len, "{\"refresh_token\":\"%s\"}",
+	    (const char *)arg);
+}
+
 /*
  * NRACERS processes POST /v1/auth/refresh with one refresh token at once,
- * each through kg_dispatch on a context (and connection) of its own,
- * released together by closing a pipe.  Exactly one gets 200; the others
- * get SPEC 5's refusals and nothing else: one 401 refresh_token_reused
- * (the first to find the token used while the family was live), every
- * later one 401 invalid_refresh_token (the family is revoked by then).
- * Child exit codes: 0 200, 1 reused, 2 invalid, 100 anything else.
+ * each through kg_dispatch on a context (and connection) of its own.
+ * Exactly one gets 200; the others get SPEC 5's refusals and nothing
+ * else: one 401 refresh_token_reused (the first to find the token used
+ * while the family was live), every later one 401 invalid_refresh_token
+ * (the family is revoked by then).
  */
 START_TEST(http_refresh_race)
 {
-	char	at[4096], rt[KG_TOKEN_MAX], body[256], b;
-	pid_t	pids[NRACERS];
-	int	gate[2], i, status, n[3] = { 0, 0, 0 };
+	static const struct kg_ht_outcome out[] = {
+		{ 200, NULL }, { 401, "refresh_token_reused" },
+		{ 401, "invalid_refresh_token" },
+	};
+	char	at[4096], rt[KG_TOKEN_MAX];
+	int	n[3];
 
 	start(WALLET, 2, at, sizeof(at), rt, NULL);
-	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rt);
-	ck_assert_int_eq(pipe(gate), 0);
-	for (i = 0; i < NRACERS; i++) {
-		ck_assert_int_ge(pids[i] = fork(), 0);
-		if (pids[i] == 0) {
-			struct kg_ctx		c;
-			struct kg_request	req;
-			struct kg_response	resp;
-			const char		*out;
-			int			rc;
-
-			close(gate[1]);
-			while (read(gate[0], &b, 1) < 0 && errno == EINTR)
-				continue;
-			memset(&c, 0, sizeof(c));
-			memset(&resp, 0, sizeof(resp));
-			if (kg_ctx_init(&c, &hcfg) != KG_OK)
-				_exit(100);
-			kg_ht_request(&req, "POST", "/v1/auth/refresh", NULL,
-			    NULL, NULL, KG_CT_JSON, body);
-			kg_dispatch(&c, &req, &resp);
-			out = kg_buf_str(&resp.body);
-			if (resp.status == 200)
-				rc = 0;
-			else if (resp.status == 401 && strstr(out,
-			    "\"refresh_token_reused\"") != NULL)
-				rc = 1;
-			else if (resp.status == 401 && strstr(out,
-			    "\"invalid_refresh_token\"") != NULL)
-				rc = 2;
-			else {
-				fprintf(stderr, "racer: %d %s\n", resp.status,
-				    out);
-				rc = 100;
-			}
-			kg_resp_free(&resp);
-			kg_ctx_free(&c);
-			_exit(rc);
-		}
-	}
-	close(gate[0]);
-	close(gate[1]);
-	for (i = 0; i < NRACERS; i++) {
-		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
-		ck_assert(WIFEXITED(status));
-		ck_assert_msg(WEXITSTATUS(status) <= 2, "racer %d: exit %d", i,
-		    WEXITSTATUS(status));
-		n[WEXITSTATUS(status)]++;
-	}
+	kg_ht_race(NRACERS, "POST", "/v1/auth/refresh", refresh_body, rt,
+	    out, 3, n);
 	ck_assert_int_eq(n[0], 1);
 	ck_assert_int_eq(n[1], 1);
 	ck_assert_int_eq(n[2], NRACERS - 2);

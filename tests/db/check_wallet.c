@@ -727,69 +727,34 @@ START_TEST(verify_errors_and_success)
 }
 END_TEST
 
+/* Every racer's verify body: the one signed body of arg. */
+static void
+same_body(int i, char *buf, size_t len, void *arg)
+{
+	(void)i;
+	(void)snprintf(buf, len, "%s", (const char *)arg);
+}
+
 /*
  * The whole verify flow, 64 processes, one signed body: one session; every
  * other process gets 400 invalid_nonce, nothing else.
  */
+
 START_TEST(verify_race_one_nonce)
 {
+	static const struct kg_ht_outcome out[] = {
+		{ 200, NULL }, { 400, "invalid_nonce" },
+	};
 	char	nonce[33], msg[2048], sig[133], body[4096];
-	pid_t	pids[NRACE];
-	int	gate[2], i, status, won = 0, refused = 0;
-	char	b;
+	int	n[2];
 
 	challenge(K1_ADDR, "acme", nonce, msg, sizeof(msg));
 	sign_personal(K1_PRIV, msg, sig);
 	verify_body(body, sizeof(body), K1_ADDR, nonce, sig, "acme", msg);
-	ck_assert_int_eq(pipe(gate), 0);
-	for (i = 0; i < NRACE; i++) {
-		ck_assert_int_ge(pids[i] = fork(), 0);
-		if (pids[i] == 0) {
-			struct kg_ctx		c;
-			struct kg_request	req;
-			struct kg_response	resp;
-			int			rc;
-
-			close(gate[1]);
-			while (read(gate[0], &b, 1) < 0 && errno == EINTR)
-				continue;
-			memset(&c, 0, sizeof(c));
-			memset(&resp, 0, sizeof(resp));
-			if (kg_ctx_init(&c, &hcfg) != KG_OK)
-				_exit(100);
-			memset(&req, 0, sizeof(req));
-			req.method = "POST";
-			req.path = "/v1/auth/verify";
-			req.query = "";
-			req.content_type = "application/json";
-			req.remote_addr = "192.0.2.1";
-			req.body = body;
-			req.body_len = strlen(body);
-			kg_dispatch(&c, &req, &resp);
-			rc = resp.status == 200 ? 0 :
-			    resp.status == 400 && strstr(kg_buf_str(&resp.body),
-			    "\"invalid_nonce\"") != NULL ? 1 : 100;
-			if (rc == 100)
-				fprintf(stderr, "child: %d %s\n", resp.status,
-				    kg_buf_str(&resp.body));
-			kg_resp_free(&resp);
-			kg_ctx_free(&c);
-			_exit(rc);
-		}
-	}
-	close(gate[0]);
-	close(gate[1]);
-	for (i = 0; i < NRACE; i++) {
-		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
-		ck_assert(WIFEXITED(status));
-		ck_assert_int_lt(WEXITSTATUS(status), 100);
-		if (WEXITSTATUS(status) == 0)
-			won++;
-		else
-			refused++;
-	}
-	ck_assert_int_eq(won, 1);
-	ck_assert_int_eq(refused, NRACE - 1);
+	kg_ht_race(NRACE, "POST", "/v1/auth/verify", same_body, body, out, 2,
+	    n);
+	ck_assert_int_eq(n[0], 1);
+	ck_assert_int_eq(n[1], NRACE - 1);
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "
 	    "audit_events WHERE action = 'signin'"), 1);
 	ck_assert_int_eq(kg_test_db_scalar(&hcfg, "SELECT COUNT(*) FROM "

@@ -290,3 +290,81 @@ kg_ht_sign_personal(const char *privhex, const char *msg, char out[133])
 		sprintf(out + 2 + 2 * i, "%02x", rs[i]);
 	sprintf(out + 130, "%02x", 27 + recid);
 }
+
+struct ht_race {
+	const char			*hr_method;
+	const char			*hr_path;
+	void				(*hr_body)(int, char *, size_t, void *);
+	void				*hr_arg;
+	const struct kg_ht_outcome	*hr_out;
+	size_t				 hr_nout;
+};
+
+/* The index of the outcome resp matches, or -1. */
+static int
+ht_outcome(const struct kg_response *resp, const struct kg_ht_outcome *out,
+    size_t nout)
+{
+	char	quoted[80];
+	size_t	k;
+
+	for (k = 0; k < nout; k++) {
+		if (resp->status != out[k].ho_status)
+			continue;
+		if (out[k].ho_error == NULL)
+			return (int)k;
+		(void)snprintf(quoted, sizeof(quoted), "\"%s\"",
+		    out[k].ho_error);
+		if (strstr(kg_buf_str(&resp->body), quoted) != NULL)
+			return (int)k;
+	}
+	return -1;
+}
+
+/* One racer of kg_ht_race, on the connection kg_test_race opened. */
+static int
+ht_racer(struct kg_db *db, int i, void *arg)
+{
+	const struct ht_race	*hr = arg;
+	struct kg_ctx		 c;
+	struct kg_request	 req;
+	struct kg_response	 resp;
+	char			 body[4096];
+	int			 k;
+
+	memset(&resp, 0, sizeof(resp));
+	if (kg_ctx_init(&c, &hcfg) != KG_OK)
+		return 100;
+	kg_db_close(c.db);
+	c.db = db;
+	hr->hr_body(i, body, sizeof(body), hr->hr_arg);
+	kg_ht_request(&req, hr->hr_method, hr->hr_path, NULL, NULL, NULL,
+	    "application/json", body);
+	kg_dispatch(&c, &req, &resp);
+	if ((k = ht_outcome(&resp, hr->hr_out, hr->hr_nout)) < 0) {
+		fprintf(stderr, "racer %d: %d %s\n", i, resp.status,
+		    kg_buf_str(&resp.body));
+		k = 100;
+	}
+	kg_resp_free(&resp);
+	c.db = NULL;		/* kg_test_race closes it */
+	kg_ctx_free(&c);
+	return k;
+}
+
+void
+kg_ht_race(int n, const char *method, const char *path,
+    void (*body)(int, char *, size_t, void *), void *arg,
+    const struct kg_ht_outcome *outcomes, size_t nout, int *counts)
+{
+	struct ht_race	hr = { method, path, body, arg, outcomes, nout };
+	int		codes[64], i;
+
+	memset(counts, 0, nout * sizeof(*counts));
+	kg_test_race(&hcfg, n, ht_racer, &hr, codes);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(codes[i] >= 0 && (size_t)codes[i] < nout,
+		    "racer %d: exit %d", i, codes[i]);
+		counts[codes[i]]++;
+	}
+}

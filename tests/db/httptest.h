@@ -123,6 +123,24 @@ void		 kg_ht_start(unsigned long long ns_id, const char *ns,
 		    const char *subject, int track,
 		    struct kg_session_tokens *st);
 
+/* One answer a racer may get: its status and error code (NULL: any). */
+struct kg_ht_outcome {
+	int		 ho_status;
+	const char	*ho_error;
+};
+
+/*
+ * n (at most 64) processes, released together, each with a context and
+ * connection of its own on hcfg, send method path with the JSON body
+ * that body(i, buf, len, arg) writes for racer i.  counts[k] receives the
+ * number that got outcomes[k] (the first that matches); any other answer
+ * fails the test.
+ */
+void		 kg_ht_race(int n, const char *method, const char *path,
+		    void (*body)(int, char *, size_t, void *), void *arg,
+		    const struct kg_ht_outcome *outcomes, size_t nout,
+		    int *counts);
+
 /* "0x" + 130 hex (v 27/28): the personal_sign of msg by key privhex. */
 void		 kg_ht_sign_personal(const char *privhex, const char *msg,
 		    char out[133]);
