@@ -358,6 +358,18 @@ kg_fcgi_workers() {
 	    LC_ALL=C sort
 }
 
+# kg_wait_workers N [SECONDS]: waits until keygate-fcgi's master
+# ($KG_FCGI_PID) has exactly N children.
+kg_wait_workers() {
+	local n=$1 limit=$(( ${2:-10} * 20 * KG_SLOW )) i=0
+	while [ $i -lt $limit ]; do
+		[ "$(kg_fcgi_workers | wc -l)" -eq "$n" ] && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # kg_lighttpd_conf FILE PORT FCGI_HOST FCGI_PORT [BASE]: writes a
 # lighttpd.conf serving 127.0.0.1:PORT that hands everything under BASE
 # (default "/") to the FastCGI server at FCGI_HOST:FCGI_PORT, or at the

@@ -69,17 +69,7 @@ LOG=$KG_FCGI_LOG
 MASTER=$KG_FCGI_PID
 kg_wait_http "$URL/health" 10 || kg_fail "/health does not answer 200"
 
-# wait_workers N SECONDS: waits until the master has exactly N children.
-wait_workers() {
-	local n=$1 limit=$(( $2 * 20 )) i=0
-	while [ $i -lt $limit ]; do
-		[ "$(kg_fcgi_workers "$MASTER" | wc -l)" -eq "$n" ] && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
-wait_workers "$WORKERS" 10 || kg_fail "expected $WORKERS workers, have: $(kg_fcgi_workers | tr '\n' ' ')"
+kg_wait_workers "$WORKERS" 10 || kg_fail "expected $WORKERS workers, have: $(kg_fcgi_workers | tr '\n' ' ')"
 
 CURL=$(kg_prog curl)
 
@@ -288,7 +278,7 @@ while { [ ${#victims[@]} -lt 5 ] || [ "${EPOCHREALTIME/./}" -lt "$t_min" ]; } &&
 done
 load_stop
 [ ${#victims[@]} -eq 5 ] || kg_fail "a: only ${#victims[@]} workers were killed in 15 s"
-wait_workers "$WORKERS" 5 || kg_fail "a: the master has not $WORKERS workers again"
+kg_wait_workers "$WORKERS" 5 || kg_fail "a: the master has not $WORKERS workers again"
 for v in "${victims[@]}"; do
 	kg_fcgi_workers | grep -qx "$v" && kg_fail "a: killed worker $v still there"
 	kg_wait_log "$LOG" "worker $v killed by signal 9" 5 ||
@@ -417,7 +407,7 @@ kg_log "b: the request in flight on the killed worker got $code"
 wait_procs '%install_tokens%' 0 10 || kg_fail "b: the killed worker's statement stays"
 lid=$(kg_sql -e "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%'")
 kg_sql -e "KILL $lid" || kg_error "b: cannot end the locking session"
-wait_workers "$WORKERS" 5 || kg_fail "b: the master has not $WORKERS workers again"
+kg_wait_workers "$WORKERS" 5 || kg_fail "b: the master has not $WORKERS workers again"
 [ -z "$(comm -12 <(echo "$before") <(kg_fcgi_workers))" ] ||
 	kg_fail "b: killed workers are still there"
 kg_expect_eq "b: the token is unused" \
@@ -487,7 +477,7 @@ every_worker_serves() {
 outage() {
 	local sig=$1 secs=$2 tag=c-$1 before off dbpid td t_back t2 tr f i inside ok bad key
 	local kinds="whoami1 whoami2 ready health mint" k n
-	wait_workers "$WORKERS" 5 || kg_fail "$tag: the master has not $WORKERS workers"
+	kg_wait_workers "$WORKERS" 5 || kg_fail "$tag: the master has not $WORKERS workers"
 	before=$(kg_fcgi_workers)
 	off=$(wc -c <"$LOG")
 	client "$tag-whoami1" get_client /v1/auth/whoami "$probe"

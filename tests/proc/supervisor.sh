@@ -65,16 +65,6 @@ LOG=$KG_FCGI_LOG
 MASTER=$KG_FCGI_PID
 kg_wait_http "$URL" 10 || kg_fail "/health does not answer 200"
 
-# wait_workers N SECONDS: waits until the master has exactly N children.
-wait_workers() {
-	local n=$1 limit=$(( $2 * 20 )) i=0
-	while [ $i -lt $limit ]; do
-		[ "$(kg_fcgi_workers "$MASTER" | wc -l)" -eq "$n" ] && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # oneline [TEXT]: TEXT (or stdin) with newlines as spaces.
 oneline() {
@@ -119,7 +109,7 @@ load_stop() {
 	wait "$LOAD_PID" 2>/dev/null
 }
 
-wait_workers "$WORKERS" 5 || kg_fail "expected $WORKERS workers, have: $(kg_fcgi_workers | tr '\n' ' ')"
+kg_wait_workers "$WORKERS" 5 || kg_fail "expected $WORKERS workers, have: $(kg_fcgi_workers | tr '\n' ' ')"
 
 # ------------------------------------------------------------------ (a)
 echo "a. SIGKILL one worker under load"
@@ -260,7 +250,7 @@ for ((i = 0; i < 200; i++)); do
 	    [ "$(echo "$now" | wc -l)" -eq "$WORKERS" ] && break
 	sleep 0.05
 done
-wait_workers "$WORKERS" 5 || kg_fail "d: the reload did not settle"
+kg_wait_workers "$WORKERS" 5 || kg_fail "d: the reload did not settle"
 before=$(kg_fcgi_workers)
 run_200 d-recycle
 sleep 0.3
@@ -326,13 +316,13 @@ for attempt in 1 2 3; do
 	sleep 1.2	# every worker has now lived longer than a quick death
 	backoff_chain && break
 	[ "$attempt" -lt 3 ] || kg_fail "e: three chains voided by a slow machine"
-	wait_workers "$WORKERS" 10 || kg_fail "e: the master did not recover $WORKERS workers"
+	kg_wait_workers "$WORKERS" 10 || kg_fail "e: the master did not recover $WORKERS workers"
 done
 for d in 500 1000 2000; do
 	grep -q "next worker start delayed by $d ms" "$LOG" ||
 		kg_fail "e: no back-off of $d ms in the log"
 done
-wait_workers "$WORKERS" 5 || kg_fail "e: the master did not recover $WORKERS workers"
+kg_wait_workers "$WORKERS" 5 || kg_fail "e: the master did not recover $WORKERS workers"
 run_200 e-after
 
 # ------------------------------------------------------------------ (b)
