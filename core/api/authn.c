@@ -220,6 +220,7 @@ apikey_principal(struct kg_ctx *ctx, const char *t, size_t len,
 	struct kg_rev_epoch	 epoch;
 	unsigned char		 h[32];
 	char			 tok[KG_TOKEN_MAX];
+	int64_t			 asked;
 	enum kg_err		 r;
 
 	if (len >= sizeof(tok))
@@ -238,6 +239,8 @@ apikey_principal(struct kg_ctx *ctx, const char *t, size_t len,
 	}
 	if (from_cache(ctx, h, pr, &epoch))
 		return KG_AUTHN_OK;
+	/* Before the lookup: the key's time left is counted from there. */
+	asked = kg_ctx_now_sec(ctx);
 	r = kg_store_apikey_lookup(ctx->db, h, &k);
 	if (r == KG_ERR_NOT_FOUND)
 		goto invalid;
@@ -282,7 +285,7 @@ apikey_principal(struct kg_ctx *ctx, const char *t, size_t len,
 	pr->pr_row_id = k.ak_id;
 	/* Its end by the database's clock, as every expiry decision. */
 	to_cache(ctx, h, &epoch, pr, k.ak_expires_in < 0 ? 0 :
-	    kg_ctx_now_sec(ctx) + k.ak_expires_in);
+	    asked + k.ak_expires_in);
 	return KG_AUTHN_OK;
 invalid:
 	OPENSSL_cleanse(tok, sizeof(tok));

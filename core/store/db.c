@@ -89,7 +89,7 @@ struct kg_db {
 	 */
 	enum kg_err		 db_txn_abort;
 	int			 db_busy;	/* reading a result */
-	int			 db_txn_revokes; /* the epoch was bumped */
+	int			 db_txn_revokes; /* a revocation: bump the epoch */
 	/*
 	 * keygate_db_errors_total{kind="statement"} counts failures that
 	 * reach the caller.  A retryable one (deadlock, lock wait, lost
@@ -913,10 +913,9 @@ kg_db_exec_revoking(struct kg_db *db, struct kg_sql *sql,
 		return r;
 	}
 	r = kg_db_run(db, sql, params, nparams, NULL, NULL, NULL, &n);
-	if (r == KG_OK && n > 0 && !db->db_txn_revokes) {
-		if ((r = kg_revocation_note(db)) == KG_OK)
-			db->db_txn_revokes = 1;
-	}
+	/* The bump itself waits for COMMIT (kg_db_txn_once). */
+	if (r == KG_OK && n > 0)
+		db->db_txn_revokes = 1;
 	if (affected != NULL)
 		*affected = r == KG_OK ? n : 0;
 	return r;
@@ -1228,6 +1227,15 @@ kg_db_txn_once(struct kg_db *db, kg_db_txn_fn fn, void *arg, int *committing)
 	r = fn(db, arg);
 	/* fn may have swallowed the error that ended the transaction. */
 	if (r == KG_OK && db->db_txn_abort != KG_OK)
+		r = db->db_txn_abort;
+	/*
+	 * The epoch row is the last lock a revoking transaction takes, held
+	 * only for its COMMIT: taken earlier, every revocation of the
+	 * cluster would queue on it behind row locks it does not need, and
+	 * lock it in an order that deadlocks with theirs.
+	 */
+	if (r == KG_OK && db->db_txn_revokes &&
+	    (r = kg_revocation_note(db)) == KG_OK && db->db_txn_abort != KG_OK)
 		r = db->db_txn_abort;
 	if (r == KG_OK) {
 		*committing = 1;

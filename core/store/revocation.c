@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "core/base/log.h"
 #include "core/store/db.h"
@@ -32,6 +33,12 @@ struct kg_rev_region {
 
 static struct kg_rev_region	 kg_rev_own;
 static struct kg_rev_region	*kg_rev = &kg_rev_own;
+/*
+ * The master could not share the region: each worker would count its
+ * own host's revocations alone, and a revocation would reach the others
+ * only through the database, not at once.  No cached answer is used.
+ */
+static int			 kg_rev_broken;
 
 static struct kg_sql S_EPOCH_BUMP = KG_SQL("revocation_epoch_bump",
     "INSERT INTO revocation_epoch (id, epoch) VALUES (1, 1) "
@@ -52,6 +59,7 @@ kg_revocation_share(void)
 	if (p == MAP_FAILED) {
 		kg_log_error("revocation epoch: mmap: %s; credential caches "
 		    "are off", strerror(errno));
+		kg_rev_broken = 1;
 		return KG_ERR_NOMEM;
 	}
 	/* Zeroes: no reading yet, so the first lookup polls. */
@@ -85,22 +93,36 @@ epoch_row(const struct kg_db_row *row, void *arg)
 	return KG_OK;
 }
 
-/* Reads the database epoch; a missing row is epoch 0. */
-static enum kg_err
-poll_db(struct kg_db *db, int64_t now_ms)
+static int64_t
+monotonic_ms(void)
 {
-	uint64_t		v = 0;
-	unsigned long long	cur;
-	enum kg_err		r;
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Reads the database epoch (a missing row is epoch 0) and publishes it
+ * as read at now_ms; *took: how long the read took, in milliseconds.
+ * Any change counts, down too (a restored backup, a lagging replica
+ * promoted): entries match their epoch exactly, so every one filed
+ * under another value ends.  A reader whose claim expired may publish
+ * after a newer one: that ends entries and ages the reading, never the
+ * reverse.
+ */
+static enum kg_err
+poll_db(struct kg_db *db, int64_t now_ms, int64_t *took)
+{
+	uint64_t	v = 0;
+	int64_t		t0 = monotonic_ms();
+	enum kg_err	r;
 
 	r = kg_db_query_one(db, &S_EPOCH_READ, KG_DB_NOARGS, epoch_row, &v);
+	*took = monotonic_ms() - t0;
 	if (r != KG_OK && r != KG_ERR_NOT_FOUND)
 		return r;
-	/* Never backwards: a slow reader may finish after a newer one. */
-	cur = atomic_load(&kg_rev->rr_db);
-	while (v > cur &&
-	    !atomic_compare_exchange_weak(&kg_rev->rr_db, &cur, v))
-		;
+	atomic_store(&kg_rev->rr_db, v);
 	atomic_store(&kg_rev->rr_read_ms, now_ms);
 	return KG_OK;
 }
@@ -117,6 +139,15 @@ claim(int64_t now_ms)
 	    now_ms);
 }
 
+/* Gives the claim back, unless it expired and another reader holds it. */
+static void
+unclaim(int64_t now_ms)
+{
+	long long	c = now_ms;
+
+	(void)atomic_compare_exchange_strong(&kg_rev->rr_claim_ms, &c, 0);
+}
+
 static int
 fresh(int64_t now_ms, int64_t limit)
 {
@@ -131,11 +162,17 @@ kg_revocation_current(struct kg_db *db, int64_t now_ms,
     struct kg_rev_epoch *e)
 {
 	enum kg_err	r = KG_OK;
+	int64_t		took;
 
+	if (kg_rev_broken)
+		return KG_ERR_INTERNAL;
 	/* A clock that went back reads as stale: poll again. */
 	if (!fresh(now_ms, KG_REV_POLL_MS) && claim(now_ms)) {
-		r = poll_db(db, now_ms);
-		atomic_store(&kg_rev->rr_claim_ms, 0);
+		r = poll_db(db, now_ms, &took);
+		unclaim(now_ms);
+		/* Judged at the time the answer is given, not asked for. */
+		if (took > 0)
+			now_ms += took;
 		if (r != KG_OK) {
 			kg_log_warn("revocation epoch not read: cached "
 			    "credentials unused until it is");

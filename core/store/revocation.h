@@ -36,7 +36,9 @@ struct kg_rev_epoch {
 
 /*
  * Maps the shared region; call once in the master before the first fork.
- * Without it (tools, tests) the epoch is this process's own.
+ * Without it (tools, tests) the epoch is this process's own.  When it
+ * fails, no cached answer is ever used (each worker would count only
+ * its own revocations).
  */
 enum kg_err	kg_revocation_share(void);
 
@@ -44,8 +46,10 @@ enum kg_err	kg_revocation_share(void);
 void		kg_revocation_committed(void);
 
 /*
- * Inside a transaction that revokes: adds one to the database epoch.
- * db.c calls it for KG_SQL_REVOKES statements that matched rows.
+ * Inside a transaction that revoked: adds one to the database epoch.
+ * db.c calls it just before COMMIT of a transaction in which a
+ * KG_SQL_REVOKES statement matched rows, so the epoch row is the last
+ * lock it takes.
  */
 enum kg_err	kg_revocation_note(struct kg_db *db);
 

@@ -213,6 +213,62 @@ START_TEST(local_revocation_at_once)
 END_TEST
 
 /*
+ * Workers of one host share the local epoch (the master maps it before
+ * forking): a revocation by another worker ends this one's cached grant
+ * on its next request, with the database reading still fresh.
+ */
+START_TEST(other_worker_at_once)
+{
+	char	key[256], path[64];
+	long long id;
+	pid_t	pid;
+	int	st;
+
+	ck_assert_int_eq(kg_revocation_share(), KG_OK);
+	mint_key("[\"keys:read\"]", key, &id);
+	ck_assert_int_eq(whoami(key, NULL), 200);
+	ck_assert_int_eq(whoami(key, NULL), 200);
+	ck_assert_uint_eq(hits(), 1);
+	snprintf(path, sizeof(path), "/v1/keys/%lld", id);
+	if ((pid = fork()) == 0)
+		_exit(call("DELETE", path, ADMIN) == 200 ? 0 : 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(whoami(key, NULL), 401);
+	kg_ht_expect(401, "key_revoked");
+}
+END_TEST
+
+/* Org tokens and wallet sessions of a removed member: ended at once. */
+START_TEST(org_token_and_member_removal_at_once)
+{
+	char	tok[256], jwt[4200], path[160];
+	long long id;
+
+	ck_assert_int_eq(kg_ht_call("POST", "/v1/namespaces/acme/org-tokens",
+	    NULL, ADMIN, NULL, "application/json", "{\"name\":\"ci\"}"), 201);
+	snprintf(tok, sizeof(tok), "Bearer %s", kg_ht_str("token"));
+	id = json_object_get_int64(kg_ht_get(hjson, "id"));
+	start(jwt, sizeof(jwt));
+	ck_assert_int_eq(whoami(tok, NULL), 200);
+	ck_assert_int_eq(whoami(tok, NULL), 200);
+	ck_assert_int_eq(whoami(jwt, NULL), 200);
+	ck_assert_int_eq(whoami(jwt, NULL), 200);
+	ck_assert_uint_eq(hits(), 2);
+
+	snprintf(path, sizeof(path), "/v1/namespaces/acme/org-tokens/%lld", id);
+	ck_assert_int_eq(call("DELETE", path, ADMIN), 200);
+	ck_assert_int_eq(whoami(tok, NULL), 401);
+	kg_ht_expect(401, "invalid_token");
+
+	snprintf(path, sizeof(path), "/v1/namespaces/acme/members/%s", WALLET);
+	ck_assert_int_eq(call("DELETE", path, ADMIN), 204);
+	ck_assert_int_eq(whoami(jwt, NULL), 401);
+	kg_ht_expect(401, "token_revoked");
+}
+END_TEST
+
+/*
  * A revocation made by another process that shares no memory with this
  * one (another host, keygate-admin) reaches this cache through the
  * database epoch: not before this host's next reading, and never later
@@ -477,6 +533,8 @@ authcache_suite(void)
 	tcase_add_test(tc, cache_off_validates_each_time);
 	tcase_add_test(tc, refusals_not_kept);
 	tcase_add_test(tc, local_revocation_at_once);
+	tcase_add_test(tc, other_worker_at_once);
+	tcase_add_test(tc, org_token_and_member_removal_at_once);
 	tcase_add_test(tc, other_host_within_a_second);
 	tcase_add_test(tc, db_loss_bounded);
 	tcase_add_test(tc, epoch_counts_revocations);

@@ -616,14 +616,14 @@ START_TEST(apikey_db_unreachable_fails_closed)
 	    .scope = "keys:read" }), 200);
 	/*
 	 * The key cannot be looked up: nothing is granted.  The worker's
-	 * cache still holds the key, but it serves nothing on a revocation
-	 * epoch read over a second ago (authcache.h), so a second later
-	 * every answer is 503.
+	 * cache still holds the key, but it serves nothing once its next
+	 * revocation epoch reading (due after KG_REV_POLL_MS) has failed
+	 * (authcache.h): from then on every answer is 503.
 	 */
 	saved = hcfg.db_socket;
 	hcfg.db_socket = sock;
 	kg_db_disconnect(hctx.db);
-	kg_ht_advance_ms(KG_REV_STALE_MS);
+	kg_ht_advance_ms(KG_REV_POLL_MS);
 	ck_assert_int_eq(check("scope=keys:read", auth), 503);
 	assert_refusal(503, "unavailable");
 	ck_assert_str_eq(header("Retry-After"), "5");
@@ -654,12 +654,12 @@ START_TEST(db_unreachable_fails_closed)
 	ck_assert_int_eq(authorize(&(struct authz){ .auth = auth,
 	    .scope = "keys:read" }), 200);
 	/* Point the worker's handle at nothing: the revocation state of
-	 * the token cannot be read, so nothing is granted (a second after
-	 * the cache's last epoch reading, as above). */
+	 * the token cannot be read, so nothing is granted (from the cache's
+	 * next epoch reading on, as above). */
 	saved = hcfg.db_socket;
 	hcfg.db_socket = sock;
 	kg_db_disconnect(hctx.db);
-	kg_ht_advance_ms(KG_REV_STALE_MS);
+	kg_ht_advance_ms(KG_REV_POLL_MS);
 	ck_assert_int_eq(check("scope=keys:read", auth), 503);
 	assert_refusal(503, "unavailable");
 	ck_assert_str_eq(header("Retry-After"), "5");
