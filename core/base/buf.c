@@ -52,19 +52,42 @@ kg_buf_puts(struct kg_buf *b, const char *s)
 }
 
 enum kg_err
+kg_buf_put_uint(struct kg_buf *b, unsigned long long v)
+{
+	char	d[20], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return kg_buf_append(b, p, (size_t)(d + sizeof(d) - p));
+}
+
+enum kg_err
 kg_buf_printf(struct kg_buf *b, const char *fmt, ...)
 {
 	va_list		 ap;
 	int		 n;
 	enum kg_err	 r;
+	size_t		 room = b->b_cap > b->b_len ? b->b_cap - b->b_len : 0;
 
+	/* One pass when it fits in what is allocated (the usual case). */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room > 0 ? b->b_data + b->b_len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		if (room > 0)
+			b->b_data[b->b_len] = '\0';
 		return KG_ERR_INTERNAL;
-	if ((r = kg_buf_reserve(b, (size_t)n)) != KG_OK)
+	}
+	if ((size_t)n < room) {
+		b->b_len += (size_t)n;
+		return KG_OK;
+	}
+	if ((r = kg_buf_reserve(b, (size_t)n)) != KG_OK) {
+		if (room > 0)
+			b->b_data[b->b_len] = '\0';
 		return r;
+	}
 	va_start(ap, fmt);
 	vsnprintf(b->b_data + b->b_len, (size_t)n + 1, fmt, ap);
 	va_end(ap);

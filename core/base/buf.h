@@ -22,6 +22,8 @@ struct kg_buf {
 enum kg_err	 kg_buf_reserve(struct kg_buf *, size_t extra);
 enum kg_err	 kg_buf_append(struct kg_buf *, const void *, size_t);
 enum kg_err	 kg_buf_puts(struct kg_buf *, const char *);
+/* Appends v in decimal (no printf: response heads are built per request). */
+enum kg_err	 kg_buf_put_uint(struct kg_buf *, unsigned long long);
 enum kg_err	 kg_buf_printf(struct kg_buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 /* Appends s as the inside of a JSON string (no quotes), escaping as RFC 8259. */

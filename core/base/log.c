@@ -98,6 +98,31 @@ ll_putc(struct log_line *ll, char c)
 	ll->ll_buf[ll->ll_len] = '\0';
 }
 
+/* Appends s, as ll_append(ll, "%s", s) without printf's cost. */
+static void
+ll_puts(struct log_line *ll, const char *s)
+{
+	while (*s != '\0' && !ll->ll_trunc)
+		ll_putc(ll, *s++);
+}
+
+/* Appends v in decimal. */
+static void
+ll_putnum(struct log_line *ll, long long v)
+{
+	char			 d[24], *p = d + sizeof(d);
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	ll_puts(ll, p);
+}
+
 /*
  * Appends s up to stop (a query string is never logged), percent-encoding
  * spaces, control bytes and non-ASCII, in at most room bytes of the line.
@@ -186,7 +211,10 @@ ll_begin(struct log_line *ll)
 	ll->ll_len = 0;
 	ll->ll_trunc = 0;
 	ll->ll_buf[0] = '\0';
-	ll_append(ll, "%s[%ld]: ", log_progname, (long)getpid());
+	ll_puts(ll, log_progname);
+	ll_putc(ll, '[');
+	ll_putnum(ll, (long long)getpid());
+	ll_puts(ll, "]: ");
 }
 
 void
@@ -248,6 +276,19 @@ kg_log_write(enum kg_log_level level, const char *func, const char *fmt, ...)
 	errno = saved_errno;
 }
 
+/* Characters of v in decimal. */
+static size_t
+digits(long long v)
+{
+	size_t			n = v < 0 ? 2 : 1;
+	unsigned long long	u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	while ((u /= 10) != 0)
+		n++;
+	return n;
+}
+
 /*
  * The fields after the path are formatted first and the path gets what
  * is left of the line: percent-encoding may triple it, and a long path
@@ -258,28 +299,31 @@ kg_log_access(const char *method, const char *path, int status,
     long long duration_us, int pid)
 {
 	struct log_line	 ll;
-	char		 tail[96];
 	size_t		 body, room, tlen;
-	int		 n, saved_errno = errno;
+	int		 saved_errno = errno;
 
 	if (!kg_log_enabled(KG_LOG_INFO))
 		return;
-	n = snprintf(tail, sizeof(tail), " %d %lldus pid=%d", status,
-	    duration_us, pid);
-	/* Two ints and a long long always fit in tail. */
-	tlen = n > 0 && (size_t)n < sizeof(tail) ? (size_t)n : 0;
+	/* " %d %lldus pid=%d": at most 11 + 21 + 15 bytes, always fits. */
+	tlen = 1 + digits(status) + 1 + digits(duration_us) + 7 +
+	    digits(pid);
 	ll_begin(&ll);
 	body = ll.ll_len;
-	ll_append(&ll, "access ");
+	ll_puts(&ll, "access ");
 	ll_token(&ll, method, KG_LOG_METHOD_MAX, 3 * KG_LOG_METHOD_MAX + 3,
 	    '\0');
-	ll_append(&ll, " ");
+	ll_putc(&ll, ' ');
 	/* A line holds KG_LOG_LINE_MAX - 2 bytes before its newline; what
 	 * comes before the path is short (a 64-byte name at most). */
 	room = ll.ll_len + tlen + 3 < KG_LOG_LINE_MAX - 2 ?
 	    KG_LOG_LINE_MAX - 2 - ll.ll_len - tlen : 3;
 	ll_token(&ll, path, KG_LOG_PATH_MAX, room, '?');
-	ll_append(&ll, "%s", tail);
+	ll_putc(&ll, ' ');
+	ll_putnum(&ll, status);
+	ll_putc(&ll, ' ');
+	ll_putnum(&ll, duration_us);
+	ll_puts(&ll, "us pid=");
+	ll_putnum(&ll, pid);
 	ll_emit(&ll, body, LOG_INFO);
 	errno = saved_errno;
 }
