@@ -74,33 +74,47 @@ sel_connect(void)
 	return db;
 }
 
+/*
+ * A worker's connection and its one statement, prepared once; NULL
+ * (reported) on failure.  Also sets up libfcgi for req on fd.
+ */
+static MYSQL_STMT *
+sel_setup(const char *query, size_t len, FCGX_Request *req, int fd)
+{
+	MYSQL		*db;
+	MYSQL_STMT	*st;
+
+	if ((db = sel_connect()) == NULL)
+		return NULL;
+	if ((st = mysql_stmt_init(db)) == NULL ||
+	    mysql_stmt_prepare(st, query, len) != 0) {
+		fprintf(stderr, "fcgi_select: prepare: %s\n", mysql_error(db));
+		return NULL;
+	}
+	if (FCGX_Init() != 0 || FCGX_InitRequest(req, fd, 0) != 0) {
+		fprintf(stderr, "fcgi_select: libfcgi initialisation failed\n");
+		return NULL;
+	}
+	return st;
+}
+
 /* The single-use UPDATE ceiling, worker w. */
 static int
 upd_serve(int fd, long w)
 {
 	FCGX_Request		 req;
-	MYSQL			*db;
 	MYSQL_STMT		*st;
 	MYSQL_BIND		 in;
 	unsigned long long	 id = (unsigned long long)w + 1;
 
-	if ((db = sel_connect()) == NULL)
+	if ((st = sel_setup(upd_query, sizeof(upd_query) - 1, &req, fd)) == NULL)
 		return 1;
-	if ((st = mysql_stmt_init(db)) == NULL ||
-	    mysql_stmt_prepare(st, upd_query, sizeof(upd_query) - 1) != 0) {
-		fprintf(stderr, "fcgi_select: prepare: %s\n", mysql_error(db));
-		return 1;
-	}
 	memset(&in, 0, sizeof(in));
 	in.buffer_type = MYSQL_TYPE_LONGLONG;
 	in.buffer = &id;
 	in.is_unsigned = 1;
 	if (mysql_stmt_bind_param(st, &in) != 0) {
 		fprintf(stderr, "fcgi_select: bind: %s\n", mysql_stmt_error(st));
-		return 1;
-	}
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, fd, 0) != 0) {
-		fprintf(stderr, "fcgi_select: libfcgi initialisation failed\n");
 		return 1;
 	}
 	while (FCGX_Accept_r(&req) >= 0) {
@@ -124,7 +138,6 @@ static int
 sel_serve(int fd)
 {
 	FCGX_Request		 req;
-	MYSQL			*db;
 	MYSQL_STMT		*st;
 	MYSQL_BIND		 in, out[5];
 	MYSQL_TIME		 exp, rev;
@@ -134,13 +147,8 @@ sel_serve(int fd)
 	my_bool			 snull = 0, enull = 0, rnull = 0;
 	int			 rc, rows;
 
-	if ((db = sel_connect()) == NULL)
+	if ((st = sel_setup(sel_query, sizeof(sel_query) - 1, &req, fd)) == NULL)
 		return 1;
-	if ((st = mysql_stmt_init(db)) == NULL ||
-	    mysql_stmt_prepare(st, sel_query, sizeof(sel_query) - 1) != 0) {
-		fprintf(stderr, "fcgi_select: prepare: %s\n", mysql_error(db));
-		return 1;
-	}
 	memset(&in, 0, sizeof(in));
 	in.buffer_type = MYSQL_TYPE_BLOB;
 	in.buffer = sel_hash;
@@ -167,10 +175,6 @@ sel_serve(int fd)
 	if (mysql_stmt_bind_param(st, &in) != 0 ||
 	    mysql_stmt_bind_result(st, out) != 0) {
 		fprintf(stderr, "fcgi_select: bind: %s\n", mysql_stmt_error(st));
-		return 1;
-	}
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, fd, 0) != 0) {
-		fprintf(stderr, "fcgi_select: libfcgi initialisation failed\n");
 		return 1;
 	}
 	while (FCGX_Accept_r(&req) >= 0) {
